@@ -1,0 +1,511 @@
+"""A virtual-time asyncio event loop: the simulator's clock and scheduler.
+
+    loop = SimLoop(limits)            # virtual clock at 0.0
+    loop.run_until_complete(main())   # ordinary asyncio code runs on it
+    loop.time()                       # virtual seconds since the start
+
+When nothing is runnable the clock jumps straight to the next timer, so a
+``sleep(120)`` costs nothing. Everything asyncio offers (``sleep``,
+``wait_for``, ``timeout``, ``Queue``, ``Event``, ``Lock``, ``TaskGroup``)
+works unchanged, because only the clock and the one loop iteration
+(``_run_once``) are replaced. CPython tests asyncio itself the same way.
+
+Determinism:
+  * timers due at the same instant run in the order they were scheduled
+    (the heap is keyed by ``(when, sequence)``, never by handle identity);
+  * the clock is set to exactly the due time of the head timer (no float
+    accumulation);
+  * tasks hash by creation order, so ``asyncio.wait``'s result sets iterate
+    in the same order on every run;
+  * no selector, no threads: nothing outside the simulation can wake it.
+    ``run_in_executor`` raises with a message that names the fix.
+
+Guards (each raises a StudentError subclass whose message names the fix):
+  * deadlock   - nothing runnable and no timer pending;
+  * livelock   - ``limits.same_instant_callbacks`` callbacks ran without the
+                 clock moving (``while x: await asyncio.sleep(0)``);
+  * wall clock - the run used more than ``limits.wall_seconds`` of real time;
+  * virtual time past ``limits.virtual_seconds`` raises VirtualTimeLimit,
+    which the caller words (MIT: "test took longer than 120 seconds").
+A callback that spins without returning is caught by ``_guards.SpinWatchdog``.
+
+Failures: an exception escaping any task or callback is not logged and
+forgotten, as asyncio's default handler does: the loop records it (``fail``)
+and raises it out of ``run_until_complete`` at once.
+
+Ownership: ``create_task`` and ``call_at`` register what they create with the
+incarnation whose code is running (see ``_owner``), so a crash cancels exactly
+that server's work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextvars
+import heapq
+import time
+import traceback
+from collections.abc import Callable, Coroutine, Generator
+from dataclasses import dataclass
+from typing import Any, Final, TypeVar
+
+from ._errors import (
+    BlockingCallError,
+    DeadlockError,
+    Fatal,
+    HarnessError,
+    LivelockError,
+    SpinError,
+    SpinInterrupt,
+    StudentError,
+    WallClockLimitError,
+)
+from ._owner import Incarnation, _owner, harness_context, owner_of_context
+
+T = TypeVar("T")
+
+_perf_counter: Final = time.perf_counter  # captured before any guard patches time
+_heappush: Final = heapq.heappush
+_heappop: Final = heapq.heappop
+
+# Compact the timer heap when at least this many cancelled timers sit in it
+# and they make up half of it.
+_COMPACT_MIN: Final = 512
+
+
+class VirtualTimeLimit(Exception):
+    """The run's virtual clock passed its limit."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-run limits. The defaults suit a lab test.
+
+    Attributes:
+        virtual_seconds: stop the run when the virtual clock passes this.
+        wall_seconds: stop the run after this much real time (None: no cap).
+        same_instant_callbacks: callbacks allowed without the clock moving.
+    """
+
+    virtual_seconds: float = 120.0
+    wall_seconds: float | None = 120.0
+    same_instant_callbacks: int = 200_000
+
+
+class SimTask(asyncio.Task[Any]):
+    """An asyncio Task that hashes by creation order, and knows its owner."""
+
+    __slots__ = ("_rl_owner", "_rl_seq")
+
+    def __init__(self, coro: Coroutine[Any, Any, Any], *, loop: SimLoop,
+                 name: str | None, context: contextvars.Context | None,
+                 seq: int, owner: Incarnation | None) -> None:
+        # Set before Task.__init__, which already hashes the task.
+        self._rl_seq = seq
+        self._rl_owner = owner
+        super().__init__(coro, loop=loop, name=name, context=context)
+
+    def __hash__(self) -> int:
+        return self._rl_seq
+
+    @property
+    def owner(self) -> Incarnation | None:
+        return self._rl_owner
+
+
+class _Event:
+    """A harness-internal timer: cheaper than a TimerHandle, owned by no server.
+
+    It has the attributes ``_run_once`` reads from handles. Harness code does
+    not raise; if it does, that is a HarnessError.
+    """
+
+    __slots__ = ("_args", "_cancelled", "_context", "_fn", "_loop", "_scheduled")
+
+    def __init__(self, loop: SimLoop, fn: Callable[..., object], args: tuple[Any, ...]) -> None:
+        self._loop = loop
+        self._fn = fn
+        self._args = args
+        self._cancelled = False
+        self._scheduled = True
+        self._context = loop._harness_ctx
+
+    def cancel(self) -> None:
+        if not self._cancelled:
+            self._cancelled = True
+            if self._scheduled:
+                self._loop._timer_cancelled_count += 1
+
+    def _run(self) -> None:
+        try:
+            self._fn(*self._args)
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as exc:
+            self._loop.fail(exc, None, what=f"harness callback {self._fn.__qualname__}")
+
+
+class SimLoop(asyncio.BaseEventLoop):
+    """The virtual-time loop. See the module docstring."""
+
+    # BaseEventLoop's private state that this loop drives (CPython 3.11-3.13).
+    _ready: collections.deque[Any]
+    _scheduled: list[Any]
+    _stopping: bool
+    _timer_cancelled_count: int
+    _check_closed: Callable[[], None]
+
+    def __init__(self, limits: Limits | None = None) -> None:
+        super().__init__()
+        self.limits = limits or Limits()
+        self._now = 0.0
+        self._timer_seq = 0
+        self._task_seq = 0
+        self._clock_resolution = 1e-9
+        self._harness_ctx = harness_context()
+        # The run's first failure, raised out of _run_once after the callback
+        # that caused it. Later failures are consequences and are dropped.
+        self._fatal: BaseException | None = None
+        self._main: asyncio.Future[Any] | None = None
+        self._instant_callbacks = 0
+        self._iterations = 0
+        self._wall_start = _perf_counter()
+        self._current: asyncio.Handle | None = None
+        self._tearing_down = False
+        # Called after every callback, with the callback's context (monitors).
+        self.after_callback: Callable[[contextvars.Context], None] | None = None
+        # Told about every failure recorded (the trace).
+        self.on_failure: Callable[[BaseException], None] | None = None
+        self.set_exception_handler(_exception_handler)
+
+    # ---------------------------------------------------------------- clock
+
+    def time(self) -> float:
+        return self._now
+
+    @property
+    def iterations(self) -> int:
+        """Loop iterations so far; the spin watchdog watches it move."""
+        return self._iterations
+
+    @property
+    def current_handle(self) -> asyncio.Handle | None:
+        """The callback running right now (for diagnostics)."""
+        return self._current
+
+    # ----------------------------------------------------------- scheduling
+
+    def call_at(self, when: float, callback: Callable[..., object], *args: Any,  # type: ignore[override]
+                context: contextvars.Context | None = None) -> asyncio.TimerHandle:
+        if when is None:
+            raise TypeError("when cannot be None")
+        self._check_closed()
+        timer = asyncio.TimerHandle(when, callback, args, self, context)
+        seq = self._timer_seq
+        self._timer_seq = seq + 1
+        _heappush(self._scheduled, (when, seq, timer))
+        timer._scheduled = True  # type: ignore[attr-defined]
+        owner = _owner.get() if context is None else context.get(_owner)
+        if owner is not None:
+            owner.adopt_timer(timer)
+        return timer
+
+    def call_internal(self, delay: float, callback: Callable[..., object], *args: Any) -> _Event:
+        """Schedule a harness callback owned by no server, ``delay`` s from now."""
+        return self.schedule(self._now + delay, callback, *args)
+
+    def schedule(self, when: float, callback: Callable[..., object], *args: Any) -> _Event:
+        """Schedule a harness callback owned by no server at time ``when``.
+
+        The network's hot path: no TimerHandle, no context switch, and a
+        crash never cancels it (a message in flight is in the network).
+        """
+        event = _Event(self, callback, args)
+        seq = self._timer_seq
+        self._timer_seq = seq + 1
+        _heappush(self._scheduled, (when, seq, event))
+        return event
+
+    def create_task(self, coro: Coroutine[Any, Any, T] | Generator[Any, None, T], *,
+                    name: object = None,
+                    context: contextvars.Context | None = None) -> asyncio.Task[T]:
+        self._check_closed()
+        owner = _owner.get() if context is None else context.get(_owner)
+        seq = self._task_seq
+        self._task_seq = seq + 1
+        task = SimTask(coro, loop=self, name=None if name is None else str(name),  # type: ignore[arg-type]
+                       context=context, seq=seq, owner=owner)
+        if owner is not None:
+            owner.tasks[task] = None
+            if not owner.alive:  # a zombie's new task dies at once
+                task.cancel()
+        task.add_done_callback(self._task_done, context=self._harness_ctx)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        owner: Incarnation | None = getattr(task, "_rl_owner", None)
+        if owner is not None:
+            owner.tasks.pop(task, None)
+        if task.cancelled() or task is self._main:
+            return
+        exc = task.exception()
+        if exc is not None:
+            self.fail(exc, owner, what=f"task {_task_label(task)}")
+
+    # ------------------------------------------------------------- failures
+
+    def fail(self, exc: BaseException, owner: Incarnation | None = None, *,
+             what: str = "") -> None:
+        """Record a failure of the run; the loop raises it after this callback.
+
+        An exception from code owned by a server is a StudentError; one from
+        harness-owned code is a HarnessError, unless it already is a Fatal or
+        StudentError (the tester raises those on purpose).
+        """
+        if self._tearing_down:
+            return
+        err = classify(exc, owner, what)
+        if self._fatal is None:
+            self._fatal = err
+            if self.on_failure is not None:
+                self.on_failure(err)
+
+    @property
+    def failure(self) -> BaseException | None:
+        return self._fatal
+
+    # ------------------------------------------------------ the loop itself
+
+    def _run_once(self) -> None:
+        ready = self._ready
+        heap: list[tuple[float, int, Any]] = self._scheduled
+
+        if not ready and not self._stopping:
+            # Nothing runnable: jump the clock to the next live timer.
+            while heap and heap[0][2]._cancelled:
+                _heappop(heap)[2]._scheduled = False
+                self._timer_cancelled_count -= 1
+            if not heap:
+                raise self._deadlock()
+            when = heap[0][0]
+            if when > self._now:
+                if when > self.limits.virtual_seconds:
+                    self._now = self.limits.virtual_seconds
+                    raise VirtualTimeLimit(
+                        f"virtual time passed {self.limits.virtual_seconds:g} s")
+                self._now = when
+                self._instant_callbacks = 0
+        elif (self._timer_cancelled_count > _COMPACT_MIN
+              and 2 * self._timer_cancelled_count > len(heap)):
+            heap = self._compact_heap()
+
+        now = self._now
+        while heap and heap[0][0] <= now:
+            handle = _heappop(heap)[2]
+            handle._scheduled = False
+            if handle._cancelled:
+                self._timer_cancelled_count -= 1
+            else:
+                ready.append(handle)
+
+        ntodo = len(ready)
+        self._iterations += 1
+        self._instant_callbacks += ntodo
+        if self._instant_callbacks > self.limits.same_instant_callbacks:
+            raise self._livelock()
+        if not self._iterations & 0x3FF:
+            self._check_wall_clock()
+
+        after = self.after_callback
+        popleft = ready.popleft
+        for _ in range(ntodo):
+            handle = popleft()
+            if handle._cancelled:
+                continue
+            self._current = handle
+            handle._run()
+            if self._fatal is not None:
+                self._current = None
+                raise self._fatal
+            if after is not None:
+                after(handle._context)
+        self._current = None
+
+    def _compact_heap(self) -> list[tuple[float, int, asyncio.TimerHandle]]:
+        live = []
+        for entry in self._scheduled:
+            if entry[2]._cancelled:
+                entry[2]._scheduled = False
+            else:
+                live.append(entry)
+        heapq.heapify(live)
+        self._scheduled = live
+        self._timer_cancelled_count = 0
+        return live
+
+    # --------------------------------------------------------------- guards
+
+    def _check_wall_clock(self) -> None:
+        cap = self.limits.wall_seconds
+        if cap is not None and _perf_counter() - self._wall_start > cap:
+            raise WallClockLimitError(
+                f"the run used more than {cap:g} s of real time and reached only "
+                f"{self._now:.3f} s of virtual time. Your code does too much work per "
+                "event: look for loops that poll with very short sleeps, RPCs sent in a "
+                "tight loop, or work that grows with the log on every message.")
+
+    def _deadlock(self) -> DeadlockError:
+        waiting = [t for t in _tasks_in_order(self) if not t.done()]
+        lines = [f"  - {_task_label(t)} waiting at {_where_waiting(t)}" for t in waiting[:12]]
+        if len(waiting) > 12:
+            lines.append(f"  ... and {len(waiting) - 12} more")
+        return DeadlockError(
+            f"deadlock at virtual time {self._now:.3f} s: no callback can run and no timer "
+            "is pending, so every task waits forever. Something awaits an Event, Future, "
+            "Queue or Lock that nothing will ever set or release. Waiting tasks:\n"
+            + "\n".join(lines))
+
+    def _livelock(self) -> LivelockError:
+        busiest: dict[str, int] = {}
+        for handle in list(self._ready)[:2000]:
+            label = _handle_label(handle)
+            busiest[label] = busiest.get(label, 0) + 1
+        top = sorted(busiest.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
+        names = "; ".join(label for label, _ in top) or "unknown"
+        owner = None
+        for handle in self._ready:
+            owner = owner_of_context(handle._context)
+            if owner is not None:
+                break
+        return LivelockError(
+            f"virtual time is stuck at {self._now:.3f} s: "
+            f"{self.limits.same_instant_callbacks:,} callbacks ran without the clock moving. "
+            f"Busy: {names}. A loop such as `while not done: await asyncio.sleep(0)` never "
+            "lets time pass, so nothing else can happen. Sleep for a real interval "
+            "(`await asyncio.sleep(0.01)`) or wait on an asyncio.Event / Condition instead.",
+            where=owner.label if owner else "")
+
+    # ------------------------------------------------------- refused features
+
+    def run_in_executor(self, executor: Any, func: Any, *args: Any) -> Any:  # type: ignore[override]
+        raise BlockingCallError(
+            "run_in_executor / asyncio.to_thread would run code on another thread, which the "
+            "simulation cannot control or replay. Do the work directly in the coroutine; "
+            "it is all in memory and fast.")
+
+    def set_default_executor(self, executor: Any) -> None:
+        raise BlockingCallError("executors are not available in the simulation")
+
+    def _write_to_self(self) -> None:
+        pass  # no self-pipe: nothing outside the simulation can wake the loop
+
+    def _process_events(self, event_list: Any) -> None:
+        pass
+
+    # -------------------------------------------------------------- teardown
+
+    def shutdown(self, max_iterations: int = 10_000) -> None:
+        """Cancel every task, let them unwind briefly, and close the loop.
+
+        Failures during teardown are ignored: the run's verdict is already in.
+        """
+        self._tearing_down = True
+        self.after_callback = None
+        pending = [t for t in _tasks_in_order(self) if not t.done()]
+        for task in pending:
+            task.cancel()
+        try:
+            for _ in range(max_iterations):
+                if not self._ready and all(t.done() for t in pending):
+                    break
+                if not self._ready and not self._scheduled:
+                    break
+                self._fatal = None
+                self._run_once()
+        except BaseException:  # a task refused to die; the loop is discarded anyway
+            pass
+        self._fatal = None
+        self._ready.clear()
+        self.close()
+
+
+# --------------------------------------------------------------------- helpers
+
+
+def _exception_handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """Exceptions in callbacks fail the run instead of being logged and lost."""
+    assert isinstance(loop, SimLoop)
+    exc = context.get("exception")
+    if exc is None:
+        return  # asyncio's warnings ("Task was destroyed ..."): not failures
+    handle = context.get("handle")
+    ctx = getattr(handle, "_context", None)
+    owner = owner_of_context(ctx) if ctx is not None else None
+    loop.fail(exc, owner, what=f"callback {_handle_label(handle)}" if handle else "")
+
+
+def classify(exc: BaseException, owner: Incarnation | None, what: str = "") -> BaseException:
+    """Turn an exception that ended a run into Fatal / StudentError / HarnessError."""
+    if isinstance(exc, (Fatal, HarnessError, VirtualTimeLimit)):
+        return exc
+    if isinstance(exc, StudentError):
+        if not exc.where and owner is not None:
+            exc.where = owner.label
+        return exc
+    if isinstance(exc, SpinInterrupt):
+        return SpinError(str(exc), where=owner.label if owner else "")
+    tb = "".join(traceback.format_exception(exc))
+    if owner is not None:
+        return StudentError(
+            f"{type(exc).__name__}: {exc} (raised in {what or 'its code'}; an exception "
+            "escaping an RPC handler or any task a Raft created fails the run)",
+            where=owner.label, details=tb)
+    if isinstance(exc, Exception):
+        err = HarnessError(f"internal error in raftlab: {type(exc).__name__}: {exc}")
+        err.__cause__ = exc
+        return err
+    return exc  # KeyboardInterrupt, SystemExit: let them through
+
+
+def _tasks_in_order(loop: SimLoop) -> list[asyncio.Task[Any]]:
+    tasks = [t for t in asyncio.all_tasks(loop)]
+    tasks.sort(key=lambda t: getattr(t, "_rl_seq", 0))
+    return tasks
+
+
+def _task_label(task: asyncio.Task[Any]) -> str:
+    owner = getattr(task, "_rl_owner", None)
+    coro = task.get_coro()
+    name = getattr(coro, "__qualname__", None) or type(coro).__name__
+    who = owner.label if owner is not None else "tester"
+    return f"{who} task {name}"
+
+
+def _handle_label(handle: asyncio.Handle | None) -> str:
+    if handle is None:
+        return "?"
+    cb = getattr(handle, "_callback", None)
+    task = getattr(cb, "__self__", None)
+    if isinstance(task, asyncio.Task):
+        return _task_label(task)
+    ctx = getattr(handle, "_context", None)
+    owner = owner_of_context(ctx) if ctx is not None else None
+    who = owner.label if owner is not None else "harness"
+    return f"{who} callback {getattr(cb, '__qualname__', repr(cb))}"
+
+
+def _where_waiting(task: asyncio.Task[Any]) -> str:
+    """file:line of the innermost frame a task is suspended in."""
+    coro: Any = task.get_coro()
+    frame = None
+    while coro is not None:
+        f = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
+        if f is None:
+            break
+        frame = f
+        coro = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
+    if frame is None:
+        return "?"
+    code = frame.f_code
+    return f"{code.co_filename.rsplit('/', 1)[-1]}:{frame.f_lineno} in {code.co_name}"

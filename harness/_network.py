@@ -1,0 +1,450 @@
+"""The simulated network: MIT's labrpc, message for message, in virtual time.
+
+    net = Network(loop, rng, trace)        # reliable, no long delays/reordering
+    end = net.make_end(src, dst, owner)    # a client end from src to server dst;
+                                           #   disabled until enabled
+    net.add_server(dst, service, owner)    # adds or replaces server dst
+    net.delete_server(dst)                 # dst is gone (crashed)
+    net.enable(end, True)                  # connect / disconnect one end
+    net.set_reliable(False)                # drop and delay (below)
+    net.set_long_reordering(True)          # delay most replies a lot
+    net.set_long_delays(True)              # unreachable: None after 0..7 s
+    net.block(a, b) / net.unblock(a, b)    # one-way link a -> b (beyond labrpc)
+    net.partition([0, 1], [2, 3, 4])       # block every link across groups
+    net.heal()                             # unblock every link
+
+    reply = await end.call("append_entries", args)   # reply, or None
+
+``call`` returns the handler's reply (a copy), or None if the network lost
+the request or the reply, or the server is down or unreachable. It never
+raises for a network fault. Concurrent calls may be delivered out of order.
+It always returns, perhaps after a (virtual) delay of up to 7 s, unless the
+handler never returns.
+
+The decision procedure is labrpc's ``processReq``, with its constants:
+
+  * The flags (end enabled, the server, reliable, long reordering) are read
+    once, when the request is sent. A blocked link counts as a disabled end.
+  * Enabled end and live server:
+      - unreliable: the request waits ``randrange(27)`` ms, then is dropped
+        with probability 100/1000 (the caller gets None);
+      - the handler runs on the server (as that server: its tasks and logs
+        are the callee's). If it is ``async``, the network checks every
+        100 ms whether the server died meanwhile, as labrpc's poll does;
+      - when the handler has returned: if the server was killed or replaced,
+        or the caller's end was disabled, the caller gets None (labrpc:
+        "do not reply if DeleteServer() has been called");
+      - else unreliable: the reply is dropped with probability 100/1000 -
+        the handler DID run;
+      - else long reordering: with probability 600/900 the reply is delayed
+        ``200 + randrange(1 + randrange(2000))`` ms;
+      - else the reply is delivered.
+  * Disabled end, blocked link, or no server: the caller gets None after
+    ``randrange(7000)`` ms with long delays ("let Raft tests check that
+    leader doesn't send RPCs synchronously"), else ``randrange(100)`` ms.
+  * Beyond labrpc: every message (request and reply) also takes a small seeded
+    latency, ``latency`` seconds drawn uniformly (default 0.1-1 ms). Zero-time
+    delivery hides interleavings the tests rely on and lets a retry loop stop
+    the clock. ``latency=(0, 0)`` gives labrpc's instant delivery.
+
+Counting, as labrpc counts: ``total_rpcs`` counts every call (dropped ones and
+calls on disabled ends too); ``total_bytes`` counts encoded requests when sent
+and replies when delivered; ``rpc_count(server)`` counts requests dispatched
+to the server's current incarnation (it restarts at 0 after a restart).
+
+A dead incarnation is dead forever: its ends are never enabled again and its
+server object is replaced, so no reply it was about to send is delivered.
+A dispatch to a server that died after the request was sent does not run
+the handler (the process is gone); the caller gets None.
+
+Handlers: public methods of the service other than ``get_state``, ``start``,
+``snapshot`` and ``kill``; plain or ``async def``. A handler must return a
+reply object; None is reported (it would look like a lost message).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import random
+from collections.abc import Callable, Iterable
+from typing import Any, Final
+
+from ._codec import decode, encode
+from ._errors import CodecError, StudentError
+from ._owner import Incarnation, harness_context
+from ._trace import PAYLOAD_LIMIT, Trace
+
+# labrpc's constants (src/labrpc/labrpc.go, 2023).
+SHORT_DELAY_MS: Final = 27          # unreliable: request waits rand % 27 ms
+DROP_RATE: Final = 100 / 1000       # unreliable: 10 % of requests, 10 % of replies
+REORDER_RATE: Final = 600 / 900     # long reordering: 600/900 of replies ...
+REORDER_BASE_MS: Final = 200        # ... wait 200 + rand(1 + rand(2000)) ms
+REORDER_SPREAD_MS: Final = 2000
+LONG_DELAY_MS: Final = 7000         # unreachable, long delays: None after rand % 7000 ms
+SHORT_UNREACHABLE_MS: Final = 100   # unreachable, no long delays: rand % 100 ms
+DEAD_POLL: Final = 0.1              # labrpc polls for a dead server every 100 ms
+
+DEFAULT_LATENCY: Final = (0.0001, 0.001)
+
+RESERVED: Final = frozenset({"get_state", "start", "snapshot", "kill"})
+
+
+class ClientEnd:
+    """One server's connection to another: ``await end.call(method, args)``.
+
+    Only the harness makes ends (``Network.make_end``); students get theirs
+    in ``peers``.
+    """
+
+    __slots__ = ("_net", "dst", "enabled", "inc", "src")
+
+    def __init__(self, net: Network, src: int, dst: int, inc: int) -> None:
+        self._net = net
+        self.src = src
+        self.dst = dst
+        self.inc = inc
+        self.enabled = False
+
+    async def call(self, method: str, args: object) -> Any:
+        """Call ``method`` on the server at the other end with a copy of ``args``.
+
+        Returns a copy of the handler's reply, or None if the request or the
+        reply was lost or the server is down or unreachable (never raises for
+        a network fault). Raises CodecError if ``args`` is not plain data.
+        """
+        return await self._net.send(self, method, args)
+
+    def __repr__(self) -> str:
+        return f"<ClientEnd {self.src}->{self.dst}{'' if self.enabled else ' disabled'}>"
+
+
+class Server:
+    """A service registered as server ``sid`` for one incarnation."""
+
+    __slots__ = ("count", "handlers", "inc", "service", "sid")
+
+    def __init__(self, sid: int, service: object, inc: Incarnation) -> None:
+        self.sid = sid
+        self.service = service
+        self.inc = inc
+        self.count = 0
+        self.handlers = handler_table(type(service))
+
+
+class _Call:
+    __slots__ = ("cid", "data", "end", "fut", "method", "poll", "reliable", "reordering",
+                 "server")
+
+    def __init__(self, cid: int, end: ClientEnd, method: str, data: bytes,
+                 fut: asyncio.Future[Any], server: Server | None, reliable: bool,
+                 reordering: bool) -> None:
+        self.cid = cid
+        self.end = end
+        self.method = method
+        self.data = data
+        self.fut = fut
+        self.server = server
+        self.reliable = reliable
+        self.reordering = reordering
+        self.poll: Any = None
+
+
+_handler_tables: dict[type, dict[str, bool]] = {}
+
+
+def handler_table(cls: type) -> dict[str, bool]:
+    """The RPC handlers of a service class: name -> is ``async def``."""
+    table = _handler_tables.get(cls)
+    if table is None:
+        table = {}
+        for name in sorted(dir(cls)):
+            if name.startswith("_") or name in RESERVED:
+                continue
+            member = inspect.getattr_static(cls, name)
+            if isinstance(member, (staticmethod, classmethod)):
+                member = member.__func__
+            if inspect.isfunction(member):
+                table[name] = inspect.iscoroutinefunction(member)
+        _handler_tables[cls] = table
+    return table
+
+
+class Network:
+    """labrpc in virtual time. See the module docstring."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, rng: random.Random, trace: Trace, *,
+                 latency: tuple[float, float] = DEFAULT_LATENCY, delays: bool = True) -> None:
+        self._loop = loop
+        self._rng = rng
+        self._trace = trace
+        self._ctx = harness_context()
+        self._latency = latency
+        self._delays = delays  # False only for the overhead baseline benchmark
+        self._fail: Callable[..., None] = getattr(loop, "fail", _raise)
+        self.reliable = True
+        self.long_reordering = False
+        self.long_delays = False
+        self.total_rpcs = 0
+        self.total_bytes = 0
+        self._events = trace.events
+        self._random = rng.random
+        self._schedule: Callable[..., Any] = getattr(loop, "schedule", None) or self._call_at
+        self._servers: dict[int, Server] = {}
+        self._known: dict[int, dict[str, bool]] = {}  # last handler table per server id
+        self._blocked: set[tuple[int, int]] = set()
+        self._next_cid = 1
+
+    # ------------------------------------------------------------ topology
+
+    def make_end(self, src: int, dst: int, inc: int = 0) -> ClientEnd:
+        """A new, disabled end from ``src`` (-1: an outside client) to server ``dst``."""
+        return ClientEnd(self, src, dst, inc)
+
+    def enable(self, end: ClientEnd, enabled: bool) -> None:
+        end.enabled = enabled
+
+    def add_server(self, sid: int, service: object, inc: Incarnation) -> Server:
+        server = Server(sid, service, inc)
+        self._servers[sid] = server
+        self._known[sid] = server.handlers
+        return server
+
+    def delete_server(self, sid: int) -> None:
+        self._servers.pop(sid, None)
+
+    def server(self, sid: int) -> Server | None:
+        return self._servers.get(sid)
+
+    def block(self, src: int, dst: int) -> None:
+        """Drop every message from ``src`` to ``dst`` (requests and replies)."""
+        if (src, dst) not in self._blocked:
+            self._blocked.add((src, dst))
+            self._trace.add(self._loop.time(), "link", src, 0, dst, True)
+
+    def unblock(self, src: int, dst: int) -> None:
+        if (src, dst) in self._blocked:
+            self._blocked.discard((src, dst))
+            self._trace.add(self._loop.time(), "link", src, 0, dst, False)
+
+    def is_blocked(self, src: int, dst: int) -> bool:
+        return (src, dst) in self._blocked
+
+    def partition(self, *groups: Iterable[int]) -> None:
+        """Block every link between servers of different groups (both ways)."""
+        self.heal()
+        sets = [sorted(set(g)) for g in groups]
+        for i, a_group in enumerate(sets):
+            for j, b_group in enumerate(sets):
+                if i != j:
+                    for a in a_group:
+                        for b in b_group:
+                            self.block(a, b)
+
+    def heal(self) -> None:
+        for src, dst in sorted(self._blocked):
+            self.unblock(src, dst)
+
+    # ------------------------------------------------------------- settings
+
+    def set_reliable(self, reliable: bool) -> None:
+        self.reliable = reliable
+        self._trace.add(self._loop.time(), "net", -1, 0, "reliable", reliable)
+
+    def set_long_reordering(self, on: bool) -> None:
+        self.long_reordering = on
+        self._trace.add(self._loop.time(), "net", -1, 0, "long_reordering", on)
+
+    def set_long_delays(self, on: bool) -> None:
+        self.long_delays = on
+        self._trace.add(self._loop.time(), "net", -1, 0, "long_delays", on)
+
+    def rpc_count(self, sid: int) -> int:
+        """Requests dispatched to server ``sid``'s current incarnation."""
+        server = self._servers.get(sid)
+        return server.count if server is not None else 0
+
+    # ------------------------------------------------------------- requests
+
+    def send(self, end: ClientEnd, method: str, args: object) -> asyncio.Future[Any]:
+        """Start a call; the returned future resolves to the reply or None."""
+        dst = end.dst
+        handlers = self._known.get(dst)
+        if handlers is None or method not in handlers:
+            self._check_method(end, method)
+        try:
+            data = encode(args)
+        except CodecError as e:
+            raise CodecError(f"call({method!r}): {e}") from None
+        loop = self._loop
+        fut: asyncio.Future[Any] = loop.create_future()
+        size = len(data)
+        self.total_rpcs += 1
+        self.total_bytes += size
+        cid = self._next_cid
+        self._next_cid = cid + 1
+        now = loop.time()
+        self._events.append((now, "send", end.src, end.inc, cid, dst, method, size,
+                             data if size <= PAYLOAD_LIMIT else None))
+        server = self._servers.get(dst)
+        c = _Call(cid, end, method, data, fut, server, self.reliable, self.long_reordering)
+        if end.enabled and server is not None and (end.src, dst) not in self._blocked:
+            delay = self._hop()
+            if not c.reliable:
+                # labrpc: short delay, then drop 10 % of requests "as if timeout"
+                delay += int(self._random() * SHORT_DELAY_MS) / 1000
+                if self._random() < DROP_RATE:
+                    self._at(now + delay, self._lose, c, "request dropped")
+                    return fut
+            self._at(now + delay, self._dispatch, c)
+        else:
+            # labrpc: "simulate no reply and eventual timeout"
+            span = LONG_DELAY_MS if self.long_delays else SHORT_UNREACHABLE_MS
+            self._at(now + int(self._random() * span) / 1000, self._lose, c, "unreachable")
+        return fut
+
+    def _hop(self) -> float:
+        lo, hi = self._latency
+        if hi <= 0 or not self._delays:
+            return 0.0
+        return lo + (hi - lo) * self._random()
+
+    def _at(self, when: float, fn: Callable[..., None], *args: Any) -> Any:
+        if not self._delays:
+            when = self._loop.time()
+        return self._schedule(when, fn, *args)
+
+    def _call_at(self, when: float, fn: Callable[..., None], *args: Any) -> Any:
+        return self._loop.call_at(when, fn, *args, context=self._ctx)
+
+    def _check_method(self, end: ClientEnd, method: str) -> None:
+        handlers = self._known.get(end.dst)
+        if not isinstance(method, str):
+            problem = f"the method name must be a str, not {type(method).__name__}"
+        elif method.startswith("_"):
+            problem = (f"{method!r} starts with '_', and private methods cannot be called "
+                       "over the network")
+        elif method in RESERVED:
+            problem = (f"{method!r} is part of the tester's API, not an RPC handler; write a "
+                       "separate handler method for the RPC")
+        elif handlers is None:
+            return  # server never registered yet (outside-client tests): let dispatch decide
+        else:
+            names = ", ".join(handlers) or "(none)"
+            problem = f"the server has no RPC handler named {method!r}; its handlers are: {names}"
+        err = StudentError(f"peers[{end.dst}].call({method!r}, ...): {problem}")
+        self._fail(err)
+        raise err
+
+    def _dispatch(self, c: _Call) -> None:
+        server = c.server
+        assert server is not None
+        if not server.inc.alive or self._servers.get(server.sid) is not server:
+            self._lose(c, "server dead")
+            return
+        server.count += 1
+        is_async = server.handlers.get(c.method)
+        if is_async is None:
+            self._lose(c, "no such handler")
+            return
+        args = decode(c.data)
+        end = c.end
+        self._events.append((self._loop.time(), "deliver", server.sid, server.inc.number, c.cid,
+                             end.src, c.method))
+        handler = getattr(server.service, c.method)
+        if is_async:
+            try:
+                task = server.inc.run(self._loop.create_task, handler(args))
+            except BaseException as e:  # create_task refused (e.g. closed loop)
+                self._fail(e, server.inc, what=f"RPC handler {c.method}")
+                return
+            task.add_done_callback(lambda t: self._handler_done(c, t), context=self._ctx)
+            c.poll = self._at(self._loop.time() + DEAD_POLL, self._poll, c)
+            return
+        try:
+            reply = server.inc.run(handler, args)
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as e:
+            self._fail(e, server.inc, what=f"RPC handler {c.method}")
+            return
+        self._reply(c, reply)
+
+    def _server_dead(self, c: _Call) -> bool:
+        end = c.end
+        server = c.server
+        assert server is not None
+        return (not end.enabled or not server.inc.alive
+                or self._servers.get(end.dst) is not server)
+
+    def _poll(self, c: _Call) -> None:
+        if c.fut.done():
+            return
+        if self._server_dead(c):
+            self._lose(c, "server dead")
+        else:
+            c.poll = self._at(self._loop.time() + DEAD_POLL, self._poll, c)
+
+    def _handler_done(self, c: _Call, task: asyncio.Task[Any]) -> None:
+        if c.poll is not None:
+            c.poll.cancel()
+        if c.fut.done():
+            return
+        if task.cancelled():
+            self._lose(c, "server dead")
+        elif task.exception() is not None:
+            self._lose(c, "handler raised")  # the loop fails the run
+        else:
+            self._reply(c, task.result())
+
+    # -------------------------------------------------------------- replies
+
+    def _reply(self, c: _Call, reply: object) -> None:
+        server = c.server
+        assert server is not None
+        if reply is None:
+            self._fail(StudentError(
+                f"RPC handler {c.method}() returned None. A handler must return a reply object "
+                "(the caller could not tell a None reply from a lost message)."), server.inc)
+            return
+        try:
+            data = encode(reply)
+        except CodecError as e:
+            self._fail(StudentError(f"the reply of RPC handler {c.method}(): {e}"), server.inc)
+            return
+        end = c.end
+        if self._server_dead(c):
+            self._lose(c, "server dead" if not server.inc.alive else "disconnected")
+            return
+        if (end.dst, end.src) in self._blocked:
+            self._lose(c, "reply blocked")
+            return
+        rand = self._random
+        now = self._loop.time()
+        if not c.reliable and rand() < DROP_RATE:
+            self._lose(c, "reply dropped")  # the handler DID run
+        elif c.reordering and rand() < REORDER_RATE:
+            # labrpc: "delay the response for a while"
+            ms = REORDER_BASE_MS + int(rand() * (1 + int(rand() * REORDER_SPREAD_MS)))
+            self._at(now + ms / 1000 + self._hop(), self._deliver, c, data)
+        else:
+            self._at(now + self._hop(), self._deliver, c, data)
+
+    def _deliver(self, c: _Call, data: bytes) -> None:
+        self.total_bytes += len(data)
+        end = c.end
+        self._events.append((self._loop.time(), "reply", end.src, end.inc, c.cid, end.dst,
+                             c.method, len(data), data if len(data) <= PAYLOAD_LIMIT else None))
+        if not c.fut.done():
+            c.fut.set_result(decode(data))
+
+    def _lose(self, c: _Call, reason: str) -> None:
+        end = c.end
+        self._events.append((self._loop.time(), "lost", end.src, end.inc, c.cid, end.dst,
+                             c.method, reason))
+        if not c.fut.done():
+            c.fut.set_result(None)
+
+
+def _raise(exc: BaseException, *args: Any, **kwargs: Any) -> None:
+    raise exc

@@ -1,0 +1,175 @@
+"""The trace: every event of a run, in memory, with virtual time and owner.
+
+    trace.add(t, "send", server, inc, call, to, method, nbytes, payload)
+    trace.digest()            # sha256 hex: equal digests = identical runs
+    trace.records()           # the events as dicts (for reports and JSON)
+    trace.write_jsonl(path)   # one JSON object per line
+    trace.tail(per_server=8)  # the last events of each server
+
+An event is a flat tuple ``(time, kind, server, incarnation, *fields)``;
+``server`` is -1 for the tester and the network as a whole, ``incarnation`` 0
+when not tied to a server life. ``KINDS`` names each kind's fields:
+
+    send      a server called an RPC (payload: the encoded args, if small)
+    deliver   the request reached the callee; its handler runs now
+    reply     a reply reached the caller
+    lost      the caller gets None: the request or the reply was dropped,
+              the callee was unreachable, disconnected or dead (reason says)
+    apply     a server applied a command (index, command)
+    apply-snapshot   a server delivered a snapshot (index, term)
+    start / crash / connect / disconnect        a server's life and links
+    link      a one-way link was blocked or unblocked
+    net       a network setting changed (reliable, long_reordering, ...)
+    check     a tester checkpoint ("check_one_leader -> 2", "begin ...")
+    log       a logging record from the code under test
+    failure   the run's failure
+
+Determinism: the digest covers every field. Payloads enter it by CRC-32 and
+size; in log messages, memory addresses (``0x7f...``) are masked, since an
+object's repr differs between processes even when the run does not.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import re
+import zlib
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any, Final
+
+from ._codec import decode
+
+Event = tuple[Any, ...]
+
+KINDS: Final[dict[str, tuple[str, ...]]] = {
+    "send": ("call", "to", "method", "bytes", "payload"),
+    "deliver": ("call", "from", "method"),
+    "reply": ("call", "from", "method", "bytes", "payload"),
+    "lost": ("call", "peer", "method", "reason"),
+    "apply": ("index", "command"),
+    "apply-snapshot": ("index", "term"),
+    "start": (),
+    "crash": (),
+    "connect": (),
+    "disconnect": (),
+    "link": ("to", "blocked"),
+    "net": ("setting", "value"),
+    "check": ("what", "detail"),
+    "log": ("level", "logger", "message"),
+    "failure": ("message",),
+}
+
+PAYLOAD_LIMIT: Final = 2048
+"""Payloads larger than this are not kept (only their size)."""
+
+_ADDRESS = re.compile(r"0x[0-9a-fA-F]{4,}")
+
+
+class Trace:
+    """An append-only list of events. See the module docstring."""
+
+    __slots__ = ("events",)
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+
+    def add(self, t: float, kind: str, server: int, inc: int, *fields: Any) -> None:
+        self.events.append((t, kind, server, inc, *fields))
+
+    def __len__(self) -> int:
+        return len(self.events)
+
+    def digest(self) -> str:
+        """A stable hash of the whole trace (same run -> same digest)."""
+        h = hashlib.sha256()
+        for ev in self.events:
+            h.update(_canonical(ev).encode("utf-8", "backslashreplace"))
+            h.update(b"\n")
+        return h.hexdigest()
+
+    def records(self, events: Iterable[Event] | None = None) -> Iterator[dict[str, Any]]:
+        for ev in self.events if events is None else events:
+            yield to_record(ev)
+
+    def write_jsonl(self, path: str | Path) -> None:
+        with open(path, "w", encoding="utf-8") as f:
+            for rec in self.records():
+                f.write(json.dumps(rec, default=repr))
+                f.write("\n")
+
+    def tail(self, per_server: int = 8) -> list[Event]:
+        """The last ``per_server`` events of each server (and of the tester), in order."""
+        counts: dict[int, int] = {}
+        picked: list[Event] = []
+        for ev in reversed(self.events):
+            n = counts.get(ev[2], 0)
+            if n < per_server:
+                counts[ev[2]] = n + 1
+                picked.append(ev)
+        picked.reverse()
+        return picked
+
+
+def to_record(ev: Event) -> dict[str, Any]:
+    """An event as a JSON-ready dict; payloads are decoded to short text."""
+    t, kind, server, inc, *fields = ev
+    rec: dict[str, Any] = {"t": round(t, 6), "kind": kind, "server": server, "inc": inc}
+    for name, value in zip(KINDS.get(kind, ()), fields, strict=False):
+        if name == "payload":
+            rec["data"] = describe_payload(value)
+        elif name == "command":
+            rec["command"] = short_repr(value)
+        else:
+            rec[name] = value
+    return rec
+
+
+def describe_payload(payload: bytes | None) -> str | None:
+    if payload is None:
+        return None
+    try:
+        return short_repr(decode(payload))
+    except Exception:  # a class that is gone; show the size only
+        return f"<{len(payload)} bytes>"
+
+
+def short_repr(value: Any, limit: int = 160) -> str:
+    """A compact, deterministic rendering of plain data for traces."""
+    text = _short(value, 0)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _short(v: Any, depth: int) -> str:
+    if isinstance(v, str):
+        return repr(v) if len(v) <= 24 else repr(v[:20]) + f"…({len(v)} chars)"
+    if isinstance(v, bytes):
+        return f"<{len(v)} bytes>"
+    if isinstance(v, (list, tuple)):
+        if depth >= 2 or len(v) > 6:
+            return f"[…{len(v)}]"
+        inner = ", ".join(_short(x, depth + 1) for x in v)
+        return f"[{inner}]" if isinstance(v, list) else f"({inner})"
+    if isinstance(v, dict):
+        return f"{{…{len(v)}}}" if depth >= 2 or len(v) > 6 else "{" + ", ".join(
+            f"{_short(k, depth + 1)}: {_short(x, depth + 1)}" for k, x in v.items()) + "}"
+    if dataclasses.is_dataclass(v) and not isinstance(v, type):
+        fields = ", ".join(f"{f.name}={_short(getattr(v, f.name, None), depth + 1)}"
+                           for f in dataclasses.fields(v))
+        return f"{type(v).__name__}({fields})"
+    return _ADDRESS.sub("0x…", repr(v))
+
+
+def _canonical(ev: Event) -> str:
+    t, kind, server, inc, *fields = ev
+    parts = [repr(t), kind, str(server), str(inc)]
+    for name, value in zip(KINDS.get(kind, ()), fields, strict=False):
+        if name == "payload":
+            parts.append("-" if value is None else f"{zlib.crc32(value):08x}")
+        elif name == "message":
+            parts.append(_ADDRESS.sub("0x?", str(value)))
+        else:
+            parts.append(repr(value))
+    return "|".join(parts)

@@ -97,9 +97,12 @@ def _ok(obj: object, depth: int) -> bool:
     if ok is not True:
         return False
     d = getattr(obj, "__dict__", None)
-    values = list(d.values()) if d is not None else [
-        getattr(obj, f.name) for f in dataclasses.fields(obj)]  # type: ignore[arg-type]
-    return _ok(values, depth)
+    if d is not None:
+        if set(map(type, d.values())) <= _LEAF:  # the common case: flat fields
+            return True
+        return _ok(list(d.values()), depth)
+    return _ok([getattr(obj, f.name) for f in dataclasses.fields(obj)],  # type: ignore[arg-type]
+               depth)
 
 
 def _check_class(t: type) -> bool | str:

@@ -17,6 +17,14 @@ catch it. If it escapes a task it becomes a StudentError like any exception.
 
 from __future__ import annotations
 
+import asyncio
+import os
+import traceback
+
+
+OUT_OF_MEMORY = ("the test process has a memory limit, and Raft needs little memory: look for "
+                 "data that grows without bound (a log never trimmed, copies kept per RPC).")
+
 
 class Fatal(Exception):
     """A lab test failed one of its checks (MIT's ``t.Fatalf``)."""
@@ -76,5 +84,28 @@ class SpinInterrupt(BaseException):
     """Raised asynchronously into a callback that spins on the CPU.
 
     A BaseException so that ``except Exception`` in student code does not
-    swallow it; the loop turns it into a SpinError.
+    swallow it; the loop turns it into a SpinError. ``subject`` names what was
+    running ("server 1 (incarnation 1) task Raft.ticker"); ``detail`` is the
+    rest of the message, so a caller that knows better can name the subject.
     """
+
+    def __init__(self, subject: str, detail: str) -> None:
+        super().__init__(f"{subject} {detail}")
+        self.subject = subject
+        self.detail = detail
+
+
+def student_traceback(exc: BaseException) -> str:
+    """A traceback with raftlab's and asyncio's own frames left out.
+
+    Students see only the frames of their code (and of the test), which is
+    where the bug is; if nothing is left, the full traceback is kept.
+    """
+    hidden = (os.path.dirname(__file__) + os.sep, os.path.dirname(asyncio.__file__) + os.sep)
+    frames = traceback.extract_tb(exc.__traceback__)
+    kept = [f for f in frames if not f.filename.startswith(hidden)]
+    if not kept:
+        return "".join(traceback.format_exception(exc))
+    lines = ["Traceback (most recent call last):\n", *traceback.format_list(kept)]
+    lines += traceback.format_exception_only(exc)
+    return "".join(lines)

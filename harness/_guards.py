@@ -158,11 +158,13 @@ class SpinWatchdog:
         if frame is not None:
             at = (f" It was at {frame.f_code.co_filename.rsplit('/', 1)[-1]}:"
                   f"{frame.f_lineno} in {frame.f_code.co_name}.")
-        message = (
-            f"{_handle_label(handle)} ran for more than {self._spin:g} s of CPU time without "
-            f"returning to the event loop.{at} A busy loop such as `while not self.ok: pass` "
-            "freezes the whole simulation (every server, the network and the tester). Await "
-            "something inside the loop (`await asyncio.sleep(0.01)`, an asyncio.Event) instead.")
+        subject = _handle_label(handle)
+        detail = (
+            f"ran for more than {self._spin:g} s of CPU time without returning to the event "
+            f"loop.{at} A busy loop such as `while not self.ok: pass` freezes the whole "
+            "simulation (every server, the network and the tester). Await something inside "
+            "the loop (`await asyncio.sleep(0.01)`, an asyncio.Event) instead.")
+        message = f"{subject} {detail}"
         if self._interrupts > self._max:
             sys.stderr.write(
                 f"\nraftlab: {message}\nraftlab: the code caught every interrupt (a bare "
@@ -170,7 +172,7 @@ class SpinWatchdog:
             faulthandler.dump_traceback(file=sys.stderr, all_threads=False)
             sys.stderr.flush()
             os._exit(EXIT_SPIN)
-        raise SpinInterrupt(message)
+        raise SpinInterrupt(subject, detail)
 
 
 class Guards:

@@ -59,6 +59,7 @@ class LabResult:
     sim_time: float
     wall_time: float
     stats: PassedLine | None
+    log_size: int
     trace: Trace
     digest_cache: list[str] = field(default_factory=list)
 
@@ -124,7 +125,8 @@ def run_lab_test(test: LabTest, impl: Callable[..., Any], seed: int, *,
         details=details, where=getattr(failure, "where", "") or "", line=line,
         description=cfg0.description if cfg0 else "", sim_time=outcome.sim_time,
         wall_time=outcome.wall_time,
-        stats=(cfg0.passed_line or cfg0.stats()) if cfg0 else None, trace=sim.trace)
+        stats=(cfg0.passed_line or cfg0.stats()) if cfg0 else None,
+        log_size=cfg0.peak_log_size() if cfg0 else 0, trace=sim.trace)
 
 
 def _verdict(failure: BaseException | None) -> tuple[str, str | None, str]:

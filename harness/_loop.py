@@ -45,12 +45,12 @@ import collections
 import contextvars
 import heapq
 import time
-import traceback
 from collections.abc import Callable, Coroutine, Generator
 from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 
 from ._errors import (
+    OUT_OF_MEMORY,
     BlockingCallError,
     DeadlockError,
     Fatal,
@@ -60,6 +60,7 @@ from ._errors import (
     SpinInterrupt,
     StudentError,
     WallClockLimitError,
+    student_traceback,
 )
 from ._owner import Incarnation, _owner, harness_context, owner_of_context
 
@@ -159,6 +160,8 @@ class SimLoop(asyncio.BaseEventLoop):
     def __init__(self, limits: Limits | None = None) -> None:
         super().__init__()
         self.limits = limits or Limits()
+        self._time_limit = self.limits.virtual_seconds
+        self._instant_limit = self.limits.same_instant_callbacks
         self._now = 0.0
         self._timer_seq = 0
         self._task_seq = 0
@@ -290,10 +293,9 @@ class SimLoop(asyncio.BaseEventLoop):
                 raise self._deadlock()
             when = heap[0][0]
             if when > self._now:
-                if when > self.limits.virtual_seconds:
-                    self._now = self.limits.virtual_seconds
-                    raise VirtualTimeLimit(
-                        f"virtual time passed {self.limits.virtual_seconds:g} s")
+                if when > self._time_limit:
+                    self._now = self._time_limit
+                    raise VirtualTimeLimit(f"virtual time passed {self._time_limit:g} s")
                 self._now = when
                 self._instant_callbacks = 0
         elif (self._timer_cancelled_count > _COMPACT_MIN
@@ -310,11 +312,11 @@ class SimLoop(asyncio.BaseEventLoop):
                 ready.append(handle)
 
         ntodo = len(ready)
-        self._iterations += 1
-        self._instant_callbacks += ntodo
-        if self._instant_callbacks > self.limits.same_instant_callbacks:
+        iterations = self._iterations = self._iterations + 1
+        instant = self._instant_callbacks = self._instant_callbacks + ntodo
+        if instant > self._instant_limit:
             raise self._livelock()
-        if not self._iterations & 0x3FF:
+        if not iterations & 0x3FF:
             self._check_wall_clock()
 
         after = self.after_callback
@@ -455,7 +457,10 @@ def classify(exc: BaseException, owner: Incarnation | None, what: str = "") -> B
         return exc
     if isinstance(exc, SpinInterrupt):
         return SpinError(str(exc), where=owner.label if owner else "")
-    tb = "".join(traceback.format_exception(exc))
+    if isinstance(exc, MemoryError):
+        return StudentError(f"{what or 'the code'} ran out of memory: {OUT_OF_MEMORY}",
+                            where=owner.label if owner else "")
+    tb = student_traceback(exc)
     if owner is not None:
         return StudentError(
             f"{type(exc).__name__}: {exc} (raised in {what or 'its code'}; an exception "

@@ -37,17 +37,19 @@ def _as_bytes(value: object, what: str) -> bytes:
 class Persister:
     """A server's stable storage: Raft state plus the service's snapshot."""
 
-    __slots__ = ("_raft_state", "_snapshot")
+    __slots__ = ("_peak", "_raft_state", "_snapshot")
 
     def __init__(self) -> None:
         self._raft_state = b""
         self._snapshot = b""
+        self._peak = 0  # largest raft state ever saved here (for reports)
 
     def copy(self) -> Persister:
         """A new persister holding the same bytes."""
         p = Persister()
         p._raft_state = self._raft_state
         p._snapshot = self._snapshot
+        p._peak = len(self._raft_state)
         return p
 
     def save(self, raft_state: bytes, snapshot: bytes | None) -> None:
@@ -56,6 +58,7 @@ class Persister:
         snap = b"" if snapshot is None else _as_bytes(snapshot, "snapshot")
         self._raft_state = state
         self._snapshot = snap
+        self._peak = max(self._peak, len(state))
 
     def read_raft_state(self) -> bytes:
         return self._raft_state
@@ -71,3 +74,8 @@ class Persister:
 
     def __repr__(self) -> str:
         return f"<Persister raft_state={len(self._raft_state)}B snapshot={len(self._snapshot)}B>"
+
+
+def peak_raft_state_size(persisters: list[Persister]) -> int:
+    """The largest Raft state any of these persisters ever held."""
+    return max((p._peak for p in persisters), default=0)

@@ -36,16 +36,22 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
 from ._codec import decode, encode
-from ._errors import Fatal, StudentError
+from ._errors import (
+    OUT_OF_MEMORY,
+    Fatal,
+    SpinError,
+    SpinInterrupt,
+    StudentError,
+    student_traceback,
+)
 from ._network import ClientEnd
 from ._owner import Incarnation
-from ._persister import Persister
+from ._persister import Persister, peak_raft_state_size
 from ._sim import Simulation
 
 RAFT_ELECTION_TIMEOUT: Final = 1.0
@@ -120,6 +126,7 @@ class Config:
         self.max_index = 0
         self.max_index0 = 0
         self.passed_line: PassedLine | None = None
+        self.persisters: list[Persister] = []  # every persister handed to a server
 
         self.set_unreliable(unreliable)
         self.net.set_long_delays(True)
@@ -140,9 +147,14 @@ class Config:
             raise
         except (StudentError, Fatal):
             raise
+        except SpinInterrupt as e:
+            raise SpinError(f"{what} {e.detail}", where=inc.label) from None
+        except MemoryError:
+            raise StudentError(f"{what} ran out of memory: {OUT_OF_MEMORY}",
+                               where=inc.label) from None
         except BaseException as e:
             raise StudentError(f"{what} raised {type(e).__name__}: {e}", where=inc.label,
-                               details="".join(traceback.format_exception(e))) from e
+                               details=student_traceback(e)) from e
 
     def get_state(self, i: int) -> tuple[int, bool]:
         """Server i's ``get_state()`` (MIT: ``cfg.rafts[i].GetState()``), checked to
@@ -231,6 +243,7 @@ class Config:
             self.saved[i] = saved = Persister()
 
         apply_ch: asyncio.Queue[Any] = asyncio.Queue()
+        self.persisters.append(saved)
         self.incs[i] = inc
         try:
             rf = self._student(i, "Raft(...) (the constructor)", self.impl, list(ends), i,
@@ -265,6 +278,8 @@ class Config:
 
     def connect(self, i: int) -> None:
         """Attach server i to the net."""
+        if not self.connected[i]:
+            self.sim.trace.add(self.sim.now(), "connect", i, self._number(i))
         self.connected[i] = True
         # outgoing ClientEnds
         ends_i = self.ends[i]
@@ -276,10 +291,11 @@ class Config:
             ends_j = self.ends[j]
             if self.connected[j] and ends_j is not None:
                 self.net.enable(ends_j[i], True)
-        self.sim.trace.add(self.sim.now(), "connect", i, self._number(i))
 
     def disconnect(self, i: int) -> None:
         """Detach server i from the net."""
+        if self.connected[i]:
+            self.sim.trace.add(self.sim.now(), "disconnect", i, self._number(i))
         self.connected[i] = False
         ends_i = self.ends[i]
         for j in range(self.n):
@@ -289,7 +305,6 @@ class Config:
             ends_j = self.ends[j]
             if ends_j is not None:
                 self.net.enable(ends_j[i], False)
-        self.sim.trace.add(self.sim.now(), "disconnect", i, self._number(i))
 
     def _number(self, i: int) -> int:
         inc = self.incs[i]
@@ -313,6 +328,10 @@ class Config:
     def log_size(self) -> int:
         """Maximum persisted Raft-state size over all servers (crashed ones too)."""
         return max((p.raft_state_size() for p in self.saved if p is not None), default=0)
+
+    def peak_log_size(self) -> int:
+        """The largest persisted Raft state any server had during the test."""
+        return peak_raft_state_size(self.persisters)
 
     # -------------------------------------------------------------- appliers
 

@@ -1,0 +1,98 @@
+"""``raftlab batch``: grade a folder of submissions into a CSV and per-student JSON.
+
+    DIR/alice/raft.py, DIR/bob/raft.py, ...  ->  grades.csv, grades-json/alice.json, ...
+
+Every submission's jobs share one pool of workers, so the batch uses every core.
+A submission that does not load, hangs, crashes or is missing costs only
+itself: it gets its row (zero points and the reason) and the batch carries on.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from . import exports
+from .results import PARTS, Results
+from .rubric import Rubric
+from .session import Plan, run_plan, unloadable
+from .suite_index import select
+
+CSV_FIELDS = ["student", "score", "max", *PARTS, "runs", "passed", "failed", "errors",
+              "internal_errors", "not_run", "problem"]
+
+
+class BatchError(ValueError):
+    """The batch itself cannot run (no submissions found, unwritable output)."""
+
+
+def discover(folder: Path) -> list[tuple[str, Path | None]]:
+    """(student, raft.py or None if missing) for each subfolder, sorted by name."""
+    if not folder.is_dir():
+        raise BatchError(f"{folder} is not a folder of submissions")
+    subs: list[tuple[str, Path | None]] = []
+    for sub in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        direct = sub / "raft.py"
+        found = direct if direct.is_file() else next(iter(sorted(sub.rglob("raft.py"))), None)
+        subs.append((sub.name, found))
+    if not subs:
+        raise BatchError(f"no submissions in {folder}: expected one subfolder per student, "
+                         "each holding raft.py")
+    return subs
+
+
+def csv_row(student: str, results: Results) -> dict[str, object]:
+    grade = results.grade or {}
+    summary = results.summary()
+    parts = grade.get("parts", {})
+    first = next((r for r in results.tests if r.counts_against), None)
+    problem = results.load_error or ("time budget ran out" if results.timed_out else "") or (
+        f"{first.name}: {first.message}" if first and first.message else "")
+    return {"student": student, "score": grade.get("total", 0), "max": grade.get("max", 0),
+            **{p: parts.get(p, {}).get("score", 0) for p in PARTS},
+            "runs": summary["runs"], "passed": summary["passed"], "failed": summary["failed"],
+            "errors": summary["error"], "internal_errors": summary["harness_error"],
+            "not_run": summary["not_run"], "problem": problem}
+
+
+def run_batch(folder: Path, csv_path: Path, out_dir: Path | None, rubric: Rubric, *,
+              workers: int | None, console: Console, deadline: float | None) -> int:
+    subs = discover(folder)
+    out_dir = out_dir or csv_path.with_name(csv_path.stem + "-json")
+    tests = select([])
+    present = [(student, path) for student, path in subs if path is not None]
+    plan = Plan(impls=present, tests=tests, seeds=rubric.seeds(),
+                wall_seconds=rubric.wall_seconds, memory_mb=rubric.memory_mb,
+                command=f"raftlab batch {folder}")
+    console.print(f"grading {len(subs)} submissions: {len(tests)} tests x "
+                  f"{len(rubric.seeds())} seeds each")
+    graded: dict[str, Results] = {}
+    try:
+        graded = run_plan(plan, workers=workers, console=console, deadline=deadline)
+    finally:
+        rows = []
+        for student, path in subs:
+            res = graded.get(student) or unloadable(
+                str(path) if path else student, tests, rubric.seeds(),
+                "no raft.py in this submission" if path is None else "not graded (interrupted)")
+            res.grade = rubric.grade(res)
+            exports.write_results_json(res, out_dir / f"{student}.json")
+            rows.append(csv_row(student, res))
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=CSV_FIELDS)
+        writer.writeheader()
+        writer.writerows(rows)
+        exports.write_atomically(csv_path, buffer.getvalue())
+    table = Table(title=f"Batch: {folder}", title_justify="left")
+    for name in ("student", "score", "max", *PARTS, "problem"):
+        table.add_column(name, justify="left" if name in ("student", "problem") else "right")
+    for row in rows:
+        table.add_row(*(f"{row[k]:g}" if isinstance(row[k], float) else str(row[k])
+                        for k in ("student", "score", "max", *PARTS, "problem")))
+    console.print(table)
+    console.print(f"wrote {csv_path} and {len(rows)} JSON files in {out_dir}")
+    return 0

@@ -1,0 +1,420 @@
+"""The ``raftlab`` command.
+
+    raftlab test [SELECT...] [--impl student|reference|PATH] [--seed N] [--runs K] [-j J]
+                 [--json FILE]
+    raftlab grade [--impl ...] [--runs K] [--rubric FILE] [--json FILE]
+                  [--gradescope FILE] [--junit FILE] [--timeout SECONDS]
+    raftlab replay TEST --seed N [--impl ...] [--check-determinism] [--full] [--jsonl FILE]
+    raftlab batch DIR --csv FILE [--out DIR] [--rubric FILE] [-j J]
+    raftlab gradescope-bundle OUT.zip [--rubric FILE]
+    raftlab bench [--json FILE]
+
+Student code runs only in worker processes (``grader.worker``), never here.
+
+Exit codes (every command):
+    0  everything ran and every test passed (grade: full marks)
+    1  some test failed, or the submission could not be loaded
+    2  usage error (bad option, unknown test, unreadable rubric)
+    3  raftlab itself failed, or the global time budget ran out before the end
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+from rich.text import Text
+
+from . import batch, bench, bundle, exports, report, traceview
+from .impl import ImplError, resolve_impl
+from .results import Results, TestRecord
+from .rubric import RubricError, load_rubric
+from .runner import WorkerPool, default_workers
+from .session import Plan, raftlab_version, replay_command, run_plan, unloadable
+from .suite_index import SelectionError, select
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERNAL = 3
+
+
+class UsageError(Exception):
+    """A command line that cannot be carried out; exit status 2."""
+
+
+def exit_status(results: Results) -> int:
+    kinds = {r.kind for r in results.tests}
+    if results.load_error or kinds & {"failed", "error"}:
+        return EXIT_FAILED
+    if kinds & {"harness-error", "not-run"} or not results.tests:
+        return EXIT_INTERNAL
+    return EXIT_OK
+
+
+def _impl(spec: str) -> tuple[str, Path]:
+    try:
+        return spec, resolve_impl(spec)
+    except ImplError as e:
+        raise UsageError(str(e)) from None
+
+
+def _selection(tokens: list[str], *, include_scenarios: bool = True) -> list[str]:
+    try:
+        return select(tokens, include_scenarios=include_scenarios)
+    except SelectionError as e:
+        raise UsageError(str(e)) from None
+
+
+def _deadline(timeout: float | None) -> float | None:
+    return None if timeout is None else time.monotonic() + timeout
+
+
+def _command_line() -> str:
+    return "raftlab " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+
+
+# ------------------------------------------------------------------ commands
+
+
+def cmd_test(args: argparse.Namespace, console: Console) -> int:
+    label, path = _impl(args.impl)
+    tests = _selection(args.select)
+    seeds = [args.seed + i for i in range(args.runs)]
+    plan = Plan(impls=[(label, path)], tests=tests, seeds=seeds, wall_seconds=args.wall,
+                command=_command_line())
+    console.print(Text(f"raftlab {raftlab_version()}: {len(tests)} tests x {len(seeds)} "
+                       f"seed(s) on {path} with {args.jobs} workers", style="dim"))
+    results = run_plan(plan, workers=args.jobs, console=console,
+                       deadline=_deadline(args.timeout))[label]
+    try:
+        report.render_results(console, results)
+        report.render_failures(console, results, limit=args.show)
+    finally:
+        if args.json:
+            exports.write_results_json(results, args.json)
+    return exit_status(results)
+
+
+def cmd_grade(args: argparse.Namespace, console: Console) -> int:
+    try:
+        rubric = load_rubric(args.rubric)
+    except RubricError as e:
+        raise UsageError(str(e)) from None
+    if args.runs is not None:
+        rubric.seed_list = [args.seed_base + i for i in range(args.runs)]
+    if args.missing_ok and not Path(args.impl).exists():
+        label, path = args.impl, Path(args.impl)
+    else:
+        label, path = _impl(args.impl)
+    tests = _selection([])
+    started = time.monotonic()
+    results = Results(impl=label, command=_command_line(), raftlab_version=raftlab_version())
+    try:
+        if path.is_file():
+            plan = Plan(impls=[(label, path)], tests=tests, seeds=rubric.seeds(),
+                        wall_seconds=rubric.wall_seconds, memory_mb=rubric.memory_mb,
+                        command=_command_line())
+            results = run_plan(plan, workers=args.jobs, console=console,
+                               deadline=_deadline(args.timeout))[label]
+        else:
+            results = unloadable(label, tests, rubric.seeds(), f"no submission found at {path}: "
+                                 "submit your raft.py (the file that defines class Raft)",
+                                 command=_command_line())
+    finally:
+        results.grade = rubric.grade(results)
+        _write_grade_outputs(args, results, elapsed=time.monotonic() - started)
+    report.render_results(console, results)
+    report.render_failures(console, results, limit=args.show)
+    report.render_grade(console, results.grade)
+    return exit_status(results)
+
+
+def _write_grade_outputs(args: argparse.Namespace, results: Results, *, elapsed: float) -> None:
+    """Always write what was asked for, even after an interruption or a timeout."""
+    assert results.grade is not None
+    if args.json:
+        exports.write_results_json(results, args.json)
+    if args.gradescope:
+        data = exports.gradescope(results, results.grade, elapsed)
+        exports.write_atomically(args.gradescope, json.dumps(data, indent=1) + "\n")
+    if args.junit:
+        exports.write_atomically(args.junit, exports.junit_xml(results))
+
+
+def cmd_replay(args: argparse.Namespace, console: Console) -> int:
+    label, path = _impl(args.impl)
+    names = _selection([args.test])
+    if len(names) != 1:
+        raise UsageError(f"{args.test!r} matches {len(names)} tests; name exactly one, e.g. "
+                         f"{names[0]}")
+    test = names[0]
+    with tempfile.TemporaryDirectory() as tmp:
+        first = _replay_once(label, path, test, args.seed, Path(tmp) / "a.jsonl", hash_seed=0,
+                             wall=args.wall)
+        if first is None:
+            return EXIT_INTERNAL
+        record, trace = first
+        if args.jsonl:
+            Path(args.jsonl).write_text("".join(json.dumps(r) + "\n" for r in trace),
+                                        encoding="utf-8")
+        shown = trace if args.full else trace[-args.last:]
+        if args.full:
+            for rec in shown:
+                console.print(traceview.line(rec), markup=False, highlight=False)
+        else:
+            if len(trace) > len(shown):
+                console.print(Text(f"... {len(trace) - len(shown)} earlier events (use --full "
+                                   "or --jsonl FILE for all)", style="dim"))
+            console.print(report.trace_columns(shown))
+        console.print(report.failure_panel(record) if not record.passed else Text(
+            f"{test} passed on seed {args.seed} ({record.sim_time:.3f} s virtual, "
+            f"{len(trace)} events, digest {record.digest})", style="green"))
+        if args.check_determinism:
+            second = _replay_once(label, path, test, args.seed, Path(tmp) / "b.jsonl",
+                                  hash_seed=1, wall=args.wall)
+            if second is None:
+                return EXIT_INTERNAL
+            return _compare_runs(console, record.digest, trace, second[0].digest, second[1])
+    return EXIT_OK if record.passed else (EXIT_INTERNAL if record.kind == "harness-error"
+                                          else EXIT_FAILED)
+
+
+def _replay_once(label: str, path: Path, test: str, seed: int, trace_path: Path, *,
+                 hash_seed: int, wall: float) -> tuple[TestRecord, list[dict[str, object]]] | None:
+    job = {"impl": str(path), "test": test, "seed": seed, "wall": wall, "memory_mb": 2048,
+           "tail": 8, "digest": True, "trace_path": str(trace_path),
+           "replay": replay_command(test, seed, label)}
+    with WorkerPool(1, hash_seed=hash_seed) as pool:
+        error = pool.check_impl(str(path))
+        if error is not None:
+            Console(stderr=True).print(Text(f"cannot load the implementation: {error}",
+                                            style="bold red"))
+            return None
+        (record,) = pool.run([job])
+    trace: list[dict[str, object]] = []
+    if trace_path.exists():
+        with open(trace_path, encoding="utf-8") as f:
+            trace = [json.loads(line) for line in f]
+    return record, trace
+
+
+def _compare_runs(console: Console, d1: str | None, t1: list[dict[str, object]],
+                  d2: str | None, t2: list[dict[str, object]]) -> int:
+    if d1 == d2 and d1 is not None:
+        console.print(Text(f"deterministic: two runs in fresh processes (PYTHONHASHSEED 0 and "
+                           f"1) gave the same trace, digest {d1}", style="green"))
+        return EXIT_OK
+    for i, (a, b) in enumerate(zip(t1, t2, strict=False)):
+        if a != b:
+            console.print(Text(f"NOT deterministic: the runs differ from event {i}:",
+                               style="bold red"))
+            console.print(Text(f"  first run:  {traceview.line(a)}"))
+            console.print(Text(f"  second run: {traceview.line(b)}"))
+            break
+    else:
+        console.print(Text(f"NOT deterministic: one run has {len(t1)} events, the other "
+                           f"{len(t2)}", style="bold red"))
+    console.print("The code depends on something other than the seed: the wall clock, "
+                  "os.urandom, id(), or the order of a set of strings (the second run used "
+                  "another PYTHONHASHSEED). See HANDOUT.md, 'Time, randomness and "
+                  "determinism'.")
+    return EXIT_FAILED
+
+
+def cmd_batch(args: argparse.Namespace, console: Console) -> int:
+    try:
+        rubric = load_rubric(args.rubric)
+    except RubricError as e:
+        raise UsageError(str(e)) from None
+    if args.runs is not None:
+        rubric.seed_list = [args.seed_base + i for i in range(args.runs)]
+    try:
+        return batch.run_batch(Path(args.dir), Path(args.csv),
+                               Path(args.out) if args.out else None, rubric,
+                               workers=args.jobs, console=console,
+                               deadline=_deadline(args.timeout))
+    except batch.BatchError as e:
+        raise UsageError(str(e)) from None
+
+
+def cmd_bundle(args: argparse.Namespace, console: Console) -> int:
+    try:
+        load_rubric(args.rubric)
+    except RubricError as e:
+        raise UsageError(str(e)) from None
+    out = bundle.build_bundle(Path(args.out), rubric=Path(args.rubric) if args.rubric else None)
+    console.print(f"wrote {out} ({out.stat().st_size:,} bytes): upload it as the Gradescope "
+                  "autograder (setup.sh and run_autograder at the root)")
+    return EXIT_OK
+
+
+def cmd_bench(args: argparse.Namespace, console: Console) -> int:
+    bench.run(args.json, calls_per_client=args.calls, suite=not args.no_suite)
+    return EXIT_OK
+
+
+# -------------------------------------------------------------------- parser
+
+
+def _add_impl(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--impl", default=os.environ.get("RAFTLAB_IMPL", "student"),
+                   help="student (labs/raft/raft.py, the default), reference, or a path to a "
+                        "raft.py")
+
+
+def _add_jobs(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-j", "--jobs", type=int, default=default_workers(),
+                   help=f"worker processes (default: the number of cores, {default_workers()})")
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    fmt = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(
+        prog="raftlab", formatter_class=fmt,
+        description="A deterministic-simulation Raft lab (MIT 6.5840 parts 2A-2D).",
+        epilog=__doc__.split("Exit codes", 1)[1].join(["Exit codes", ""]) if __doc__ else "")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    p = sub.add_parser("test", help="run lab tests with live progress and a per-test table",
+                       formatter_class=fmt, description=(
+                           "Run lab tests against an implementation. SELECT is a part (2A), a "
+                           "test name (test_backup_2b or backup_2b), part of a name, 'mit' or "
+                           "'scenarios'; nothing selects every test."),
+                       epilog="examples:\n  raftlab test 2A\n  raftlab test backup --seed 7\n"
+                              "  raftlab test 2B 2C --runs 20 -j 4 --json out.json\n"
+                              "  raftlab test --impl reference")
+    p.add_argument("select", nargs="*", metavar="SELECT")
+    _add_impl(p)
+    p.add_argument("--seed", type=int, default=1, help="first seed (default 1)")
+    p.add_argument("--runs", type=_positive_int, default=1,
+                   help="seeds per test: SEED, SEED+1, ... (default 1)")
+    _add_jobs(p)
+    p.add_argument("--json", metavar="FILE", help="write the results as JSON")
+    p.add_argument("--wall", type=float, default=60.0,
+                   help="wall-clock cap per run, seconds (default 60)")
+    p.add_argument("--timeout", type=float, help="global time budget, seconds")
+    p.add_argument("--show", type=int, default=5, help="failure panels to show (default 5)")
+    p.set_defaults(func=cmd_test)
+
+    p = sub.add_parser("grade", help="points per test and per part from a rubric",
+                       formatter_class=fmt, description=(
+                           "Grade an implementation: every test (MIT's and the scenarios) on "
+                           "the rubric's seeds, points per test, per part and in total."),
+                       epilog="examples:\n  raftlab grade --impl reference\n"
+                              "  raftlab grade --impl sub/raft.py --json r.json --junit r.xml\n"
+                              "  raftlab grade --rubric course.toml --runs 5 "
+                              "--gradescope results.json --timeout 540")
+    _add_impl(p)
+    p.add_argument("--runs", type=_positive_int,
+                   help="seeds per test (overrides the rubric's seeds)")
+    p.add_argument("--seed-base", type=int, default=1, help="first seed with --runs")
+    p.add_argument("--rubric", metavar="FILE", help="a rubric TOML (default: grader/rubric.toml)")
+    p.add_argument("--json", metavar="FILE", help="write the results and the grade as JSON")
+    p.add_argument("--gradescope", metavar="FILE", help="write Gradescope's results.json")
+    p.add_argument("--junit", metavar="FILE", help="write JUnit XML")
+    p.add_argument("--timeout", type=float,
+                   help="global time budget, seconds (partial results are still written)")
+    p.add_argument("--missing-ok", action="store_true",
+                   help="grade a missing file as zero instead of failing (Gradescope)")
+    p.add_argument("--show", type=int, default=5, help="failure panels to show (default 5)")
+    _add_jobs(p)
+    p.set_defaults(func=cmd_grade)
+
+    p = sub.add_parser("replay", help="rerun one exact run and print its trace",
+                       formatter_class=fmt, description=(
+                           "Rerun one test on one seed exactly as the grader ran it (in a fresh "
+                           "worker process) and print its trace."),
+                       epilog="examples:\n  raftlab replay test_backup_2b --seed 7\n"
+                              "  raftlab replay figure8_2c --seed 3 --full > trace.txt\n"
+                              "  raftlab replay test_count_2b --seed 1 --check-determinism")
+    p.add_argument("test")
+    p.add_argument("--seed", type=int, required=True)
+    _add_impl(p)
+    p.add_argument("--last", type=int, default=60,
+                   help="events to show in per-server columns (default 60)")
+    p.add_argument("--full", action="store_true", help="print every event, one per line")
+    p.add_argument("--jsonl", metavar="FILE", help="write the whole trace as JSON lines")
+    p.add_argument("--check-determinism", action="store_true",
+                   help="run it twice in fresh processes and compare the traces")
+    p.add_argument("--wall", type=float, default=120.0, help="wall-clock cap, seconds")
+    p.set_defaults(func=cmd_replay)
+
+    p = sub.add_parser("batch", help="grade a folder of submissions into a CSV",
+                       formatter_class=fmt, description=(
+                           "Grade every submission in DIR (one subfolder per student holding "
+                           "raft.py) into a CSV and one JSON per student; a broken submission "
+                           "never stops the batch."),
+                       epilog="examples:\n  raftlab batch submissions/ --csv grades.csv\n"
+                              "  raftlab batch subs/ --csv g.csv --out json/ --runs 5 -j 8")
+    p.add_argument("dir")
+    p.add_argument("--csv", required=True, metavar="FILE")
+    p.add_argument("--out", metavar="DIR", help="per-student JSON (default: beside the CSV)")
+    p.add_argument("--rubric", metavar="FILE")
+    p.add_argument("--runs", type=_positive_int, help="seeds per test (overrides the rubric)")
+    p.add_argument("--seed-base", type=int, default=1)
+    p.add_argument("--timeout", type=float, help="global time budget, seconds")
+    _add_jobs(p)
+    p.set_defaults(func=cmd_batch)
+
+    p = sub.add_parser("gradescope-bundle", help="build a Gradescope autograder zip",
+                       formatter_class=fmt, description=(
+                           "Write an autograder zip in Gradescope's format (setup.sh and "
+                           "run_autograder at the root) that installs raftlab, grades "
+                           "/autograder/submission/raft.py and writes "
+                           "/autograder/results/results.json. The reference solution is not "
+                           "included."),
+                       epilog="examples:\n  raftlab gradescope-bundle autograder.zip\n"
+                              "  raftlab gradescope-bundle ag.zip --rubric course.toml")
+    p.add_argument("out", metavar="OUT.zip")
+    p.add_argument("--rubric", metavar="FILE")
+    p.set_defaults(func=cmd_bundle)
+
+    p = sub.add_parser("bench", help="measure the simulator and the suite", formatter_class=fmt,
+                       description=bench.__doc__,
+                       epilog="examples:\n  raftlab bench\n  raftlab bench --json bench.json")
+    p.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
+    p.add_argument("--calls", type=int, default=2000,
+                   help="echo calls per client (20 clients; default 2000)")
+    p.add_argument("--no-suite", action="store_true", help="skip the suite timing")
+    p.set_defaults(func=cmd_bench)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:
+        return int(e.code or 0) if e.code in (0, None) else EXIT_USAGE
+    # Logs and CI get 120 columns; a terminal keeps its own width.
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 120)
+    try:
+        code: int = args.func(args, console)
+    except UsageError as e:
+        Console(stderr=True).print(Text(f"raftlab {args.command}: {e}", style="bold red"))
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        Console(stderr=True).print("interrupted")
+        return EXIT_INTERNAL
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

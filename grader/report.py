@@ -1,0 +1,229 @@
+"""Rendering results with rich: tables, failure panels, per-server trace columns.
+
+    render_results(console, results)          the per-test table (one seed or many)
+    render_grade(console, results, grade)     points per test, per part, total
+    render_failures(console, results)         one panel per failing test
+    failure_panel(record)                     what a student reads first
+    to_text(renderable, width=100, ansi=True) a string, for golden tests and Gradescope
+
+It takes plain results data (``grader.results``) and trace records (dicts)
+only; it never imports the harness or pytest, so reports can be rendered from
+a results JSON file anywhere.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from rich import box
+from rich.console import Console, Group, RenderableType
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from . import traceview
+from .results import Results, TestRecord, TestSummary
+
+KIND_STYLE = {"passed": "green", "failed": "bold red", "error": "bold red",
+              "harness-error": "yellow", "not-run": "dim"}
+KIND_LABEL = {"passed": "passed", "failed": "FAILED", "error": "ERROR",
+              "harness-error": "INTERNAL", "not-run": "not run"}
+EVENT_STYLE = {"send": "cyan", "deliver": "blue", "reply": "green", "lost": "red",
+               "apply": "magenta", "apply-snapshot": "magenta", "start": "bold yellow",
+               "crash": "bold yellow", "connect": "yellow", "disconnect": "yellow",
+               "link": "yellow", "net": "yellow", "check": "dim", "log": "white",
+               "failure": "bold red"}
+
+
+def _int(n: float) -> str:
+    return f"{round(n):,}"
+
+
+def _compact(n: float) -> str:
+    """1234 -> "1,234"; 12345 -> "12k"; 12345678 -> "12.3M"."""
+    if abs(n) >= 10_000_000:
+        return f"{n / 1e6:.1f}M"
+    if abs(n) >= 10_000:
+        return f"{n / 1e3:.0f}k"
+    return f"{n:,.0f}"
+
+
+def _pm(mean: float, spread: float, fmt: str | None = None) -> str:
+    """mean ±spread, compact; the spread is left out when it is zero."""
+    show = (lambda v: fmt.format(v)) if fmt else _compact
+    if show(spread) == show(0.0):
+        return show(mean)
+    return f"{show(mean)}±{show(spread)}"
+
+
+def results_table(results: Results, *, title: str | None = None) -> Table:
+    """The per-test table; with several seeds per test, dstest-style aggregates."""
+    groups = results.by_test()
+    multi = any(len(recs) > 1 for recs in groups.values())
+    table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left", collapse_padding=True,
+                  pad_edge=False)
+    table.add_column("test", no_wrap=True)
+    for header in ("part", "passed" if multi else "result", "virtual s", "wall s", "peers",
+                   "RPCs", "bytes", "commits"):
+        table.add_column(header, justify="left" if header in ("part", "result") else "right",
+                         no_wrap=True, min_width=len(header))
+    last = "failing seeds" if multi else "seed"
+    table.add_column(last, justify="right", min_width=len(last), overflow="fold")
+    if multi:
+        for s in results.test_summaries():
+            _multi_row(table, s)
+    else:
+        for recs in groups.values():
+            _single_row(table, recs[0])
+    return table
+
+
+def _single_row(table: Table, r: TestRecord) -> None:
+    table.add_row(r.name, r.part, Text(KIND_LABEL[r.kind], style=KIND_STYLE[r.kind]),
+                  f"{r.sim_time:.1f}", f"{r.wall_time:.2f}", str(r.peers or ""),
+                  _int(r.rpcs), _int(r.bytes), _int(r.commits), str(r.seed))
+
+
+def _multi_row(table: Table, s: TestSummary) -> None:
+    style = "green" if s.all_passed else "bold red"
+    passed = Text(f"{s.passes}/{s.runs}", style=style)
+    if s.harness_errors:
+        passed.append(f" +{s.harness_errors}!", style="yellow")
+    seeds = ", ".join(map(str, s.failing_seeds[:8])) + (" …" if len(s.failing_seeds) > 8 else "")
+    m, d = s.mean, s.spread
+    table.add_row(s.name, s.part, passed, _pm(m["sim_time"], d["sim_time"], "{:.1f}"),
+                  _pm(m["wall_time"], d["wall_time"], "{:.2f}"),
+                  f"{m['peers']:.0f}" if m["peers"] else "", _pm(m["rpcs"], d["rpcs"]),
+                  _pm(m["bytes"], d["bytes"]), _pm(m["commits"], d["commits"]),
+                  Text(seeds, style="red") if seeds else "")
+
+
+def summary_line(results: Results) -> Text:
+    s = results.summary()
+    text = Text()
+    text.append(f"{s['passed']} passed", style="green")
+    for key, one, many in (("failed", "failed", "failed"), ("error", "error", "errors"),
+                           ("harness_error", "internal error", "internal errors"),
+                           ("not_run", "not run", "not run")):
+        if s[key]:
+            text.append(f", {s[key]} {one if s[key] == 1 else many}",
+                        style=KIND_STYLE[key.replace("_", "-")])
+    text.append(f" of {s['runs']} runs ({s['tests']} tests)")
+    if results.timed_out:
+        text.append("; the global time budget ran out", style="yellow")
+    return text
+
+
+def grade_table(grade: dict[str, Any]) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, title="Grade", title_justify="left")
+    table.add_column("test", no_wrap=True)
+    table.add_column("part")
+    table.add_column("points", justify="right")
+    table.add_column("runs", justify="right")
+    table.add_column("failing seeds", justify="right")
+    for t in grade["tests"]:
+        style = "green" if t["status"] == "passed" else "bold red"
+        note = f" (+{t['ungraded_runs']} not graded)" if t["ungraded_runs"] else ""
+        table.add_row(t["name"], t["part"],
+                      Text(f"{t['score']:.2f} / {t['max_score']:.2f}", style=style),
+                      f"{t['passes']}/{t['runs']}{note}",
+                      ", ".join(map(str, t["failing_seeds"])))
+    table.add_section()
+    for part, v in grade["parts"].items():
+        table.add_row(f"part {part}", part, f"{v['score']:.2f} / {v['max']:.2f}", "", "")
+    table.add_row(Text("total", style="bold"), "",
+                  Text(f"{grade['total']:.2f} / {grade['max']:.2f}", style="bold"), "", "")
+    return table
+
+
+def trace_columns(records: Sequence[dict[str, Any]]) -> Table:
+    """Events in per-server columns (as dslogs -c does), with virtual times."""
+    servers = sorted({r.get("server", -1) for r in records if r.get("server", -1) >= 0})
+    table = Table(box=box.SIMPLE, show_edge=False, pad_edge=False, expand=True)
+    table.add_column("time", justify="right", no_wrap=True, style="dim")
+    table.add_column("tester", ratio=2)
+    for s in servers:
+        table.add_column(f"S{s}", ratio=2)
+    for rec in records:
+        cells: list[RenderableType] = [""] * (len(servers) + 1)
+        server = rec.get("server", -1)
+        column = servers.index(server) + 1 if server in servers else 0
+        label = traceview.describe(rec)
+        if rec.get("inc") and rec.get("kind") not in ("start",):
+            label = f"#{rec['inc']} {label}"
+        cells[column] = Text(label, style=EVENT_STYLE.get(rec.get("kind", ""), ""))
+        table.add_row(f"{rec.get('t', 0.0):.4f}", *cells)
+    return table
+
+
+def failure_panel(r: TestRecord) -> Panel:
+    """A failed run: MIT's message, where, the seed, how to replay, the trace tail."""
+    parts: list[RenderableType] = []
+    head = Text()
+    head.append(f"{KIND_LABEL[r.kind]} ", style=KIND_STYLE[r.kind])
+    head.append(f"at {r.sim_time:.3f} s of virtual time, seed {r.seed}")
+    parts.append(head)
+    parts.append(Text(f"  {r.message or ''}", style="bold"))
+    if r.where:
+        parts.append(Text(f"  in {r.where}"))
+    if r.line:
+        parts.append(Text(f"  test was at {r.line}", style="dim"))
+    if r.kind == "harness-error":
+        parts.append(Text("  This is raftlab's fault, not yours: it costs no points. Please "
+                          "report it with the replay command below.", style="yellow"))
+    if r.replay:
+        parts.append(Text.assemble("\nReplay exactly:  ", (r.replay, "bold cyan")))
+    if r.details:
+        parts.append(Text("\n" + r.details.rstrip(), style="dim"))
+    if r.trace_tail:
+        parts.append(Text("\nLast events of each server (virtual seconds):"))
+        parts.append(trace_columns(r.trace_tail))
+    title = f"{r.name} ({r.part})" + (f" — {r.description}" if r.description else "")
+    return Panel(Group(*parts), title=title, title_align="left", border_style=KIND_STYLE[r.kind])
+
+
+def first_failures(results: Results) -> list[TestRecord]:
+    """The first failing run of each test (the lowest seed)."""
+    out = []
+    for recs in results.by_test().values():
+        bad = [r for r in recs if r.kind in ("failed", "error", "harness-error")]
+        if bad:
+            out.append(bad[0])
+    return out
+
+
+def render_results(console: Console, results: Results, *, title: str | None = None) -> None:
+    if results.load_error:
+        console.print(Panel(Text(results.load_error, style="bold red"),
+                            title="cannot load the implementation", border_style="red"))
+    console.print(results_table(results, title=title))
+    console.print(summary_line(results))
+
+
+def render_failures(console: Console, results: Results, *, limit: int | None = None) -> None:
+    failures = first_failures(results)
+    for r in failures[:limit]:
+        console.print(failure_panel(r))
+    if limit is not None and len(failures) > limit:
+        console.print(Text(f"... and {len(failures) - limit} more failing tests "
+                           "(see the JSON results)", style="dim"))
+
+
+def render_grade(console: Console, grade: dict[str, Any]) -> None:
+    console.print(grade_table(grade))
+
+
+def to_text(renderables: RenderableType | Iterable[RenderableType], *, width: int = 100,
+            ansi: bool = True) -> str:
+    """Render to a string: ANSI colours for Gradescope, plain for golden tests."""
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=width, force_terminal=ansi, color_system=(
+        "standard" if ansi else None), no_color=not ansi, legacy_windows=False,
+        emoji=False, highlight=False)
+    items = [renderables] if isinstance(renderables, (str, Text, Table, Panel, Group)) else \
+        list(renderables)  # type: ignore[arg-type]
+    for item in items:
+        console.print(item)
+    return buffer.getvalue()

@@ -1,0 +1,292 @@
+"""Worker processes: where submissions run. Never in the grader's own process.
+
+    python -m grader.worker     # a "zygote": prints "ready", then reads jobs
+                                # (JSON lines) on stdin and writes one record
+                                # (JSON line) per job on stdout
+
+The zygote imports the harness and the suite once, but never student code.
+For each job it forks a child that loads the implementation, runs one lab
+test on one seed and writes its record to a pipe; so every run starts from
+the same fresh state (the one a replay starts from), and whatever the child
+does - hang, spin, exit, kill itself, exhaust memory - costs that run only:
+
+    a hang          the zygote kills the child's process group after the
+                    job's wall-clock cap (plus a grace period)
+    a CPU spin      the harness interrupts it; if the code swallows every
+                    interrupt the child exits with EXIT_SPIN and we say so
+    os._exit / a signal / a C crash   reported with the status
+    memory          RLIMIT_AS caps the child: MemoryError, or a kill
+
+A job is ``{"impl", "test", "seed", "wall", "memory_mb", "tail", "replay",
+"digest", "trace_path", "log_level"}``; the record is ``TestRecord.to_dict()``.
+``run_job`` is also what ``raftlab replay`` runs, so a replay is the run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+import os
+import resource
+import select
+import signal
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from harness import EXIT_SPIN, run_lab_test
+
+from . import traceview
+from .impl import ImplError, load_impl
+from .results import TestRecord, part_of
+from .suite_index import all_tests
+
+KILL_GRACE = 5.0
+"""Seconds past a job's wall-clock cap before the zygote kills the child."""
+
+class _Current:
+    child: int | None = None  # the child running now, for the SIGTERM handler
+
+
+_current = _Current()
+
+
+def base_record(job: dict[str, Any]) -> TestRecord:
+    name = job.get("test", "(load)")
+    return TestRecord(name=name, part=part_of(name), seed=int(job.get("seed", 0)),
+                      kind="harness-error", replay=job.get("replay", ""))
+
+
+def check_impl(job: dict[str, Any]) -> dict[str, Any]:
+    """A "check" job: can the implementation be loaded at all?"""
+    try:
+        load_impl(Path(job["impl"]))
+    except ImplError as e:
+        return {"check": True, "ok": False, "message": str(e)}
+    return {"check": True, "ok": True, "message": None}
+
+
+def run_job(job: dict[str, Any]) -> dict[str, Any]:
+    """Run one job in this process and return its record (as a dict)."""
+    if job.get("check"):
+        return check_impl(job)
+    rec = base_record(job)
+    tests = all_tests()
+    if job["test"] not in tests:
+        rec.message = f"no lab test named {job['test']}"
+        return rec.to_dict()
+    try:
+        raft = load_impl(Path(job["impl"]))
+    except ImplError as e:
+        rec.kind = "error"
+        rec.message = f"cannot load the implementation: {e}"
+        return rec.to_dict()
+    level = getattr(logging, str(job.get("log_level", "INFO")).upper(), logging.INFO)
+    with contextlib.redirect_stdout(io.StringIO()):
+        result = run_lab_test(tests[job["test"]], raft, int(job["seed"]),
+                              wall_seconds=float(job.get("wall", 60.0)), log_level=level)
+    rec.kind = result.kind
+    rec.message = result.message
+    rec.description = result.description
+    rec.where = result.where
+    rec.line = result.line
+    rec.details = result.details
+    rec.sim_time = round(result.sim_time, 6)
+    rec.wall_time = round(result.wall_time, 6)
+    rec.log_size = result.log_size
+    if result.stats is not None:
+        rec.peers, rec.rpcs, rec.bytes, rec.commits = (
+            result.stats.peers, result.stats.rpcs, result.stats.bytes, result.stats.commits)
+    tail = int(job.get("tail", 8))
+    if tail and (not result.passed or job.get("tail_always")):
+        rec.trace_tail = traceview.tail(list(result.trace.records()), tail)
+    if job.get("digest"):
+        rec.digest = result.digest()
+    if job.get("trace_path"):
+        result.trace.write_jsonl(job["trace_path"])
+    return rec.to_dict()
+
+
+# ------------------------------------------------------------------ isolation
+
+
+def run_isolated(job: dict[str, Any],
+                 run: Callable[[dict[str, Any]], dict[str, Any]] = run_job) -> dict[str, Any]:
+    """Run ``run(job)`` in a forked child; diagnose however the child ends."""
+    cap = float(job.get("wall", 60.0))
+    read_fd, write_fd = os.pipe()
+    errors = tempfile.TemporaryFile()  # noqa: SIM115 - closed on every path below
+    started = time.perf_counter()
+    pid = os.fork()
+    if pid == 0:  # the child
+        os.close(read_fd)
+        _become_child(errors.fileno(), int(job.get("memory_mb", 0)))
+        try:
+            payload = json.dumps(run(job), default=str).encode()
+        except BaseException as e:
+            payload = json.dumps(_failure_record(job, e)).encode()
+        try:
+            _write_all(write_fd, payload)
+        finally:
+            os._exit(0)
+    _current.child = pid
+    os.close(write_fd)
+    try:
+        data, status, timed_out = _collect(pid, read_fd, started + cap + KILL_GRACE)
+    finally:
+        _current.child = None
+        os.close(read_fd)
+    wall = time.perf_counter() - started
+    if not timed_out and os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0 and data:
+        try:
+            record: dict[str, Any] = json.loads(data)
+            errors.close()
+            return record
+        except ValueError:
+            pass
+    errors.seek(0)
+    stderr_tail = errors.read()[-4000:].decode("utf-8", "replace")
+    errors.close()
+    return _diagnose(job, status, timed_out, wall, stderr_tail).to_dict()
+
+
+def _become_child(stderr_fd: int, memory_mb: int) -> None:
+    with contextlib.suppress(OSError):
+        os.setpgid(0, 0)  # own process group: a kill reaches anything it started
+    devnull = os.open(os.devnull, os.O_RDWR)
+    os.dup2(devnull, 0)
+    os.dup2(devnull, 1)
+    os.dup2(stderr_fd, 2)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if memory_mb > 0:
+        with contextlib.suppress(ValueError, OSError):
+            limit = _address_space_now() + memory_mb * 1024 * 1024
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def _address_space_now() -> int:
+    try:
+        with open("/proc/self/statm", encoding="ascii") as f:
+            return int(f.read().split()[0]) * resource.getpagesize()
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        n = os.write(fd, view)
+        view = view[n:]
+    os.close(fd)
+
+
+def _collect(pid: int, fd: int, deadline: float) -> tuple[bytes, int, bool]:
+    chunks: list[bytes] = []
+    timed_out = False
+    while True:
+        remaining = deadline - time.perf_counter()
+        if remaining <= 0:
+            timed_out = True
+            break
+        ready, _, _ = select.select([fd], [], [], min(remaining, 1.0))
+        if ready:
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    if timed_out:
+        _kill_group(pid)
+    _, status = os.waitpid(pid, 0)
+    return b"".join(chunks), status, timed_out
+
+
+def _kill_group(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.kill(pid, signal.SIGKILL)
+
+
+def _failure_record(job: dict[str, Any], exc: BaseException) -> dict[str, Any]:
+    if job.get("check"):
+        return {"check": True, "ok": False,
+                "message": f"importing it ended with {type(exc).__name__}: {exc}"}
+    rec = base_record(job)
+    if isinstance(exc, SystemExit):
+        rec.kind = "error"
+        rec.message = ("the code called sys.exit() (or exit()); a Raft server must never end "
+                       "the process")
+    elif isinstance(exc, MemoryError):
+        rec.kind = "error"
+        rec.message = "the code ran out of memory (the test process is limited)"
+    else:
+        rec.message = f"internal error in raftlab's worker: {type(exc).__name__}: {exc}"
+        rec.details = "".join(traceback.format_exception(exc))
+    return rec.to_dict()
+
+
+def _diagnose(job: dict[str, Any], status: int, timed_out: bool, wall: float,
+              stderr_tail: str) -> TestRecord:
+    rec = base_record(job)
+    if job.get("check"):
+        rec.name = "(load)"
+    rec.kind = "error"
+    rec.wall_time = round(wall, 3)
+    cap = float(job.get("wall", 60.0))
+    if timed_out:
+        rec.message = (f"the run did not finish within its wall-clock cap of {cap:g} s and was "
+                       "stopped. The code hangs, or does far too much work per event.")
+    elif os.WIFEXITED(status) and os.WEXITSTATUS(status) == EXIT_SPIN:
+        rec.message = ("a callback spun on the CPU and caught every interrupt (a bare `except:` "
+                       "or `except BaseException:` around a busy loop?), so its test process "
+                       "was ended")
+    elif os.WIFEXITED(status):
+        rec.message = (f"the test process ended with exit status {os.WEXITSTATUS(status)} "
+                       "before the test finished (os._exit()? a crash in a C extension?)")
+    elif os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        try:
+            name: object = signal.Signals(sig).name
+        except ValueError:
+            name = sig
+        hint = " (out of memory?)" if sig == signal.SIGKILL else ""
+        rec.message = f"the test process was killed by signal {name}{hint}"
+    else:
+        rec.message = f"the test process ended abnormally (status {status})"
+    rec.details = stderr_tail.strip()
+    return rec
+
+
+# ------------------------------------------------------------------- zygote
+
+
+def _on_term(signum: int, frame: object) -> None:
+    if _current.child is not None:
+        _kill_group(_current.child)
+    os._exit(1)
+
+
+def main() -> None:
+    """Serve jobs from stdin until it closes."""
+    signal.signal(signal.SIGTERM, _on_term)
+    all_tests()  # preload the suite
+    out = sys.stdout
+    out.write("ready\n")
+    out.flush()
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        job = json.loads(line)
+        record = run_isolated(job) if hasattr(os, "fork") else run_job(job)
+        out.write(json.dumps(record, default=str) + "\n")
+        out.flush()
+
+
+if __name__ == "__main__":
+    main()

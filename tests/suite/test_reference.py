@@ -1,0 +1,32 @@
+"""The reference solution passes every lab test (CI runs two seeds; the note on
+issue 3 reports a sweep over seeds 1-50)."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+
+import pytest
+
+from harness import run_lab_test
+
+from .conftest import LAB_TESTS
+
+SEEDS = (1, 2)
+
+
+def test_there_are_28_lab_tests_in_mit_order() -> None:
+    names = [name for name, _ in LAB_TESTS]
+    assert len(names) == 28
+    assert names[0] == "test_initial_election_2a"
+    assert names[-1] == "test_snapshot_init_2d"
+    assert [n[-2:] for n in names] == ["2a"] * 3 + ["2b"] * 10 + ["2c"] * 8 + ["2d"] * 7
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize(("name", "test"), LAB_TESTS, ids=[n for n, _ in LAB_TESTS])
+def test_reference_passes(name: str, test: object, seed: int, reference: type) -> None:
+    with contextlib.redirect_stdout(io.StringIO()):
+        result = run_lab_test(test, reference, seed)  # type: ignore[arg-type]
+    assert result.passed, f"{result.kind}: {result.message}\n{result.details}"
+    assert result.stats is not None and result.stats.peers in (3, 5, 7)

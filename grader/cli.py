@@ -41,6 +41,7 @@ from .runner import WorkerPool, default_workers
 from .session import Plan, raftlab_version, replay_command, run_plan, unloadable
 from .suite_index import SelectionError, select
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -90,7 +91,7 @@ def cmd_test(args: argparse.Namespace, console: Console) -> int:
     tests = _selection(args.select)
     seeds = [args.seed + i for i in range(args.runs)]
     plan = Plan(impls=[(label, path)], tests=tests, seeds=seeds, wall_seconds=args.wall,
-                command=_command_line())
+                command=_command_line(), log_level=args.log_level)
     console.print(Text(f"raftlab {raftlab_version()}: {len(tests)} tests x {len(seeds)} "
                        f"seed(s) on {path} with {args.jobs} workers", style="dim"))
     results = run_plan(plan, workers=args.jobs, console=console,
@@ -159,7 +160,7 @@ def cmd_replay(args: argparse.Namespace, console: Console) -> int:
     test = names[0]
     with tempfile.TemporaryDirectory() as tmp:
         first = _replay_once(label, path, test, args.seed, Path(tmp) / "a.jsonl", hash_seed=0,
-                             wall=args.wall)
+                             wall=args.wall, log_level=args.log_level)
         if first is None:
             return EXIT_INTERNAL
         record, trace = first
@@ -180,7 +181,7 @@ def cmd_replay(args: argparse.Namespace, console: Console) -> int:
             f"{len(trace)} events, digest {record.digest})", style="green"))
         if args.check_determinism:
             second = _replay_once(label, path, test, args.seed, Path(tmp) / "b.jsonl",
-                                  hash_seed=1, wall=args.wall)
+                                  hash_seed=1, wall=args.wall, log_level=args.log_level)
             if second is None:
                 return EXIT_INTERNAL
             return _compare_runs(console, record.digest, trace, second[0].digest, second[1])
@@ -189,9 +190,10 @@ def cmd_replay(args: argparse.Namespace, console: Console) -> int:
 
 
 def _replay_once(label: str, path: Path, test: str, seed: int, trace_path: Path, *,
-                 hash_seed: int, wall: float) -> tuple[TestRecord, list[dict[str, object]]] | None:
+                 hash_seed: int, wall: float,
+                 log_level: str) -> tuple[TestRecord, list[dict[str, object]]] | None:
     job = {"impl": str(path), "test": test, "seed": seed, "wall": wall, "memory_mb": 2048,
-           "tail": 8, "digest": True, "trace_path": str(trace_path),
+           "tail": 8, "digest": True, "trace_path": str(trace_path), "log_level": log_level,
            "replay": replay_command(test, seed, label)}
     with WorkerPool(1, hash_seed=hash_seed) as pool:
         error = pool.check_impl(str(path))
@@ -311,6 +313,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="wall-clock cap per run, seconds (default 60)")
     p.add_argument("--timeout", type=float, help="global time budget, seconds")
     p.add_argument("--show", type=int, default=5, help="failure panels to show (default 5)")
+    p.add_argument("--log-level", default="INFO", choices=LOG_LEVELS,
+                   help="lowest level of logging records kept in traces (default INFO)")
     p.set_defaults(func=cmd_test)
 
     p = sub.add_parser("grade", help="points per test and per part from a rubric",
@@ -354,6 +358,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--check-determinism", action="store_true",
                    help="run it twice in fresh processes and compare the traces")
     p.add_argument("--wall", type=float, default=120.0, help="wall-clock cap, seconds")
+    p.add_argument("--log-level", default="DEBUG", choices=LOG_LEVELS,
+                   help="lowest level of logging records in the trace (default DEBUG)")
     p.set_defaults(func=cmd_replay)
 
     p = sub.add_parser("batch", help="grade a folder of submissions into a CSV",

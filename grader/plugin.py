@@ -7,6 +7,7 @@
 Options (command line > environment > default):
   --impl   student | reference | PATH        env RAFTLAB_IMPL, default student
   --seed   an integer, or "random"           env RAFTLAB_SEED, default 1
+  (env RAFTLAB_LOG_LEVEL=DEBUG keeps logging.debug records in the trace)
 
 Every run of a lab test is a deterministic simulation: the same seed, code
 and Python give the same run, so a failure replays exactly. A failure shows
@@ -23,6 +24,7 @@ pytest itself needs no asyncio plugin.
 from __future__ import annotations
 
 import inspect
+import logging
 import os
 import random
 import sys
@@ -116,7 +118,9 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     s = _settings(pyfuncitem.config)
     if s.raft is None:
         pytest.fail(f"cannot load the implementation: {s.error}", pytrace=False)
-    result = run_lab_test(pyfuncitem.obj, s.raft, s.seed)
+    level = os.environ.get("RAFTLAB_LOG_LEVEL", "INFO").upper()
+    result = run_lab_test(pyfuncitem.obj, s.raft, s.seed,
+                          log_level=getattr(logging, level, logging.INFO))
     pyfuncitem.config.stash[_RESULTS].append((pyfuncitem.name, result))
     if not result.passed:
         pytest.fail(failure_text(result, s.impl_spec), pytrace=False)

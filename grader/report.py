@@ -52,7 +52,7 @@ def _compact(n: float) -> str:
 
 def _pm(mean: float, spread: float, fmt: str | None = None) -> str:
     """mean ±spread, compact; the spread is left out when it is zero."""
-    show = (lambda v: fmt.format(v)) if fmt else _compact
+    show = fmt.format if fmt else _compact
     if show(spread) == show(0.0):
         return show(mean)
     return f"{show(mean)}±{show(spread)}"

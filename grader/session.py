@@ -44,6 +44,7 @@ class Plan:
     memory_mb: int = 1024
     tail: int = 8
     command: str = ""
+    log_level: str = "INFO"
 
 
 def replay_command(test: str, seed: int, impl_label: str) -> str:
@@ -85,7 +86,8 @@ def run_plan(plan: Plan, *, workers: int | None = None, console: Console | None 
                 for test in plan.tests:
                     jobs.append({"impl": str(path), "label": label, "test": test, "seed": seed,
                                  "wall": plan.wall_seconds, "memory_mb": plan.memory_mb,
-                                 "tail": plan.tail, "replay": replay_command(test, seed, spec)})
+                                 "tail": plan.tail, "log_level": plan.log_level,
+                                 "replay": replay_command(test, seed, spec)})
         records = _run_with_progress(pool, jobs, console, deadline)
     for job, rec in zip(jobs, records, strict=True):
         out[job["label"]].tests.append(rec)

@@ -21,7 +21,6 @@ import asyncio
 import os
 import traceback
 
-
 OUT_OF_MEMORY = ("the test process has a memory limit, and Raft needs little memory: look for "
                  "data that grows without bound (a log never trimmed, copies kept per RPC).")
 

@@ -41,7 +41,9 @@ that server's work.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import collections
+import contextlib
 import contextvars
 import heapq
 import time
@@ -73,6 +75,16 @@ _heappop: Final = heapq.heappop
 # Compact the timer heap when at least this many cancelled timers sit in it
 # and they make up half of it.
 _COMPACT_MIN: Final = 512
+
+
+class _Teardown:
+    """Stands for "closing a task's coroutine" while the loop tears down (diagnostics)."""
+
+    _callback = None
+    _context = None
+
+
+_TEARDOWN: Any = _Teardown()
 
 
 class VirtualTimeLimit(Exception):
@@ -407,32 +419,75 @@ class SimLoop(asyncio.BaseEventLoop):
 
     # -------------------------------------------------------------- teardown
 
-    def shutdown(self, max_iterations: int = 10_000) -> None:
+    def shutdown(self, max_iterations: int = 1_000) -> None:
         """Cancel every task, let them unwind briefly, and close the loop.
 
         Failures during teardown are ignored: the run's verdict is already in.
+        A task that keeps running after its cancellation (it swallows
+        CancelledError) gets at most ``max_iterations`` loop iterations; then
+        its coroutine is closed directly.
         """
         self._tearing_down = True
         self.after_callback = None
         pending = [t for t in _tasks_in_order(self) if not t.done()]
         for task in pending:
             task.cancel()
+        asyncio.events._set_running_loop(self)  # tasks may call asyncio while unwinding
         try:
-            for _ in range(max_iterations):
-                if not self._ready and all(t.done() for t in pending):
-                    break
-                if not self._ready and not self._scheduled:
-                    break
-                self._fatal = None
-                self._run_once()
-        except BaseException:  # a task refused to die; the loop is discarded anyway
-            pass
+            with contextlib.suppress(BaseException):  # a limit, or a task that will not die
+                for _ in range(max_iterations):
+                    if not self._ready and all(t.done() for t in pending):
+                        break
+                    if not self._ready and not self._scheduled:
+                        break
+                    self._fatal = None
+                    self._run_once()
+            # Close what still runs, with the loop still "running": the next
+            # await of a coroutine that swallowed GeneratorExit then ends it
+            # ("coroutine ignored GeneratorExit") instead of spinning on
+            # "no running event loop". The spin watchdog still watches.
+            for task in _tasks_in_order(self):
+                if not task.done():
+                    self._current = _TEARDOWN
+                    coro: Any = task.get_coro()
+                    with contextlib.suppress(BaseException):
+                        coro.close()
+                    self._current = None
+                    if getattr(coro, "cr_frame", None) is not None:
+                        _bury(coro)  # it ignored GeneratorExit: it cannot be closed
+        finally:
+            asyncio.events._set_running_loop(None)
         self._fatal = None
         self._ready.clear()
         self.close()
 
 
 # --------------------------------------------------------------------- helpers
+
+_graveyard: list[Any] = []
+
+
+def _bury(coro: Any) -> None:
+    """Keep a coroutine that refuses to close from being finalized mid-process.
+
+    Python finalizes a suspended coroutine by closing it, running its code.
+    One that swallows GeneratorExit would then run with no loop (and spin),
+    or inside another run's loop (and break that run's determinism). So it
+    stays referenced until the interpreter exits, when ``_close_buried``
+    gives it an open, empty loop to yield to, which ends it.
+    """
+    if not _graveyard:
+        atexit.register(_close_buried)
+    _graveyard.append(coro)
+
+
+def _close_buried() -> None:
+    sink = SimLoop()
+    asyncio.events._set_running_loop(sink)
+    while _graveyard:
+        coro = _graveyard.pop()
+        with contextlib.suppress(BaseException):
+            coro.close()
 
 
 def _exception_handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:

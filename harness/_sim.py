@@ -36,7 +36,7 @@ from typing import Any
 
 from ._errors import StudentError
 from ._guards import Guards
-from ._loop import Limits, SimLoop, _perf_counter, _task_label, classify
+from ._loop import Limits, SimLoop, _perf_counter, classify
 from ._network import DEFAULT_LATENCY, Network
 from ._owner import Incarnation, owner_of_current_code
 from ._trace import Trace
@@ -133,8 +133,10 @@ class Simulation:
     def _check_zombies(self, inc: Incarnation, doomed: list[asyncio.Task[Any]]) -> None:
         alive = [t for t in doomed if not t.done()]
         if alive:
+            coro = alive[0].get_coro()
+            name = getattr(coro, "__qualname__", None) or type(coro).__name__
             self.loop.fail(StudentError(
-                f"{_task_label(alive[0])} kept running after its server crashed: it caught "
+                f"task {name} kept running after its server crashed: it caught "
                 "asyncio.CancelledError (perhaps with a bare `except:` or `except "
                 "BaseException:`) instead of letting it end the task. Catch `Exception`, or "
                 "re-raise CancelledError.", where=inc.label))

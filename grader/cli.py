@@ -7,6 +7,7 @@
     raftlab replay TEST --seed N [--impl ...] [--check-determinism] [--full] [--jsonl FILE]
     raftlab batch DIR --csv FILE [--out DIR] [--rubric FILE] [-j J]
     raftlab gradescope-bundle OUT.zip [--rubric FILE]
+    raftlab zoo [--seeds K] [--json FILE] [--only ID...]
     raftlab bench [--json FILE]
 
 Student code runs only in worker processes (``grader.worker``), never here.
@@ -33,7 +34,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.text import Text
 
-from . import batch, bench, bundle, exports, report, traceview
+from . import batch, bench, bundle, exports, report, traceview, zoo
 from .impl import ImplError, resolve_impl
 from .results import Results, TestRecord
 from .rubric import RubricError, load_rubric
@@ -259,6 +260,14 @@ def cmd_bundle(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK
 
 
+def cmd_zoo(args: argparse.Namespace, console: Console) -> int:
+    try:
+        return zoo.main(seeds=args.seeds, json_path=args.json, only=args.only, workers=args.jobs,
+                        console=console)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+
+
 def cmd_bench(args: argparse.Namespace, console: Console) -> int:
     bench.run(args.json, calls_per_client=args.calls, suite=not args.no_suite)
     return EXIT_OK
@@ -391,6 +400,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("out", metavar="OUT.zip")
     p.add_argument("--rubric", metavar="FILE")
     p.set_defaults(func=cmd_bundle)
+
+    p = sub.add_parser("zoo", help="run the suite against known-buggy mutants (kill matrix)",
+                       formatter_class=fmt, description=zoo.__doc__,
+                       epilog="examples:\n  raftlab zoo\n  raftlab zoo --seeds 5 --json zoo.json\n"
+                              "  raftlab zoo --only E3 R4 P1")
+    p.add_argument("--seeds", type=_positive_int, default=3,
+                   help="seeds to try before a mutant counts as surviving (default 3)")
+    p.add_argument("--json", metavar="FILE", help="write the outcome as JSON")
+    p.add_argument("--only", nargs="+", metavar="ID", help="only these mutants")
+    _add_jobs(p)
+    p.set_defaults(func=cmd_zoo)
 
     p = sub.add_parser("bench", help="measure the simulator and the suite", formatter_class=fmt,
                        description=bench.__doc__,

@@ -34,7 +34,7 @@ EVENT_STYLE = {"send": "cyan", "deliver": "blue", "reply": "green", "lost": "red
                "apply": "magenta", "apply-snapshot": "magenta", "start": "bold yellow",
                "crash": "bold yellow", "connect": "yellow", "disconnect": "yellow",
                "link": "yellow", "net": "yellow", "check": "dim", "log": "white",
-               "failure": "bold red"}
+               "failure": "bold red", "monitor": "bold green"}
 
 
 def _int(n: float) -> str:

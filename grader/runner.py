@@ -130,8 +130,14 @@ class WorkerPool:
 
     def run(self, jobs: list[Job], *, on_start: Callable[[Job], None] | None = None,
             on_done: Callable[[Job, TestRecord], None] | None = None,
-            deadline: float | None = None) -> list[TestRecord]:
-        """Run every job; records come back in job order."""
+            deadline: float | None = None,
+            skip: Callable[[Job], bool] | None = None) -> list[TestRecord]:
+        """Run every job; records come back in job order.
+
+        ``skip(job)``, asked just before a job would start, lets the caller
+        drop jobs that became pointless (the zoo: a mutant already killed);
+        they come back as ``not-run`` records.
+        """
         results: list[TestRecord | None] = [None] * len(jobs)
         todo: queue.Queue[int] = queue.Queue()
         for i in range(len(jobs)):
@@ -154,6 +160,9 @@ class WorkerPool:
                 job = jobs[i]
                 if deadline is not None and time.monotonic() >= deadline:
                     finish(i, not_run(job))
+                    continue
+                if skip is not None and skip(job):
+                    finish(i, not_run(job, "skipped"))
                     continue
                 try:
                     if worker is None:
@@ -219,10 +228,9 @@ class WorkerPool:
         self.close()
 
 
-def not_run(job: Job) -> TestRecord:
+def not_run(job: Job, why: str = "the global time budget ran out first") -> TestRecord:
     return TestRecord(name=job["test"], part=part_of(job["test"]), seed=int(job["seed"]),
-                      kind="not-run", replay=job.get("replay", ""),
-                      message="not run: the global time budget ran out first")
+                      kind="not-run", replay=job.get("replay", ""), message=f"not run: {why}")
 
 
 def harness_error(job: Job, why: str) -> TestRecord:

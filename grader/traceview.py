@@ -49,6 +49,8 @@ def describe(rec: Record) -> str:
         return f"network: {rec['setting']} = {rec['value']}"
     if kind == "check":
         return f"{rec['what']}: {rec['detail']}"
+    if kind == "monitor":
+        return f"★ {rec['detail']}"
     if kind == "log":
         return f"{rec['level']} {rec['logger']}: {rec['message']}"
     if kind == "failure":

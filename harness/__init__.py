@@ -51,6 +51,7 @@ from ._loop import SimLoop as SimLoop
 from ._loop import VirtualTimeLimit as VirtualTimeLimit
 from ._network import DEFAULT_LATENCY as DEFAULT_LATENCY
 from ._network import ClientEnd as ClientEnd
+from ._network import Message as Message
 from ._network import Network as Network
 from ._owner import Incarnation as Incarnation
 from ._persister import Persister as Persister
@@ -71,7 +72,7 @@ __all__ = [
     "DEFAULT_LATENCY", "EXIT_SPIN", "RAFT_ELECTION_TIMEOUT", "SNAPSHOT_INTERVAL", "TIME_LIMIT",
     "TRACE_KINDS", "ApplyMsg", "BlockingCallError", "ClientEnd", "CodecError", "Config",
     "DeadlockError", "Fatal", "HarnessError", "Incarnation", "LabResult", "LabTest", "Limits",
-    "LivelockError", "MakeConfig", "Network", "Outcome", "PassedLine", "Persister",
+    "LivelockError", "MakeConfig", "Message", "Network", "Outcome", "PassedLine", "Persister",
     "SimLoop", "Simulation", "SpinError", "StudentError", "Trace", "VirtualTimeLimit",
     "WallClockLimitError", "decode", "encode", "format_v", "guard_module_globals",
     "run_lab_test",

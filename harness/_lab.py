@@ -76,7 +76,7 @@ class LabResult:
 def run_lab_test(test: LabTest, impl: Callable[..., Any], seed: int, *,
                  wall_seconds: float | None = 120.0,
                  latency: tuple[float, float] = DEFAULT_LATENCY,
-                 log_level: int = logging.INFO,
+                 log_level: int = logging.INFO, monitors: bool = True,
                  setup: Callable[[Simulation], None] | None = None) -> LabResult:
     """Run ``test`` against ``impl`` from ``seed``; never raises for a failing run."""
     limits = Limits(virtual_seconds=TIME_LIMIT, wall_seconds=wall_seconds)
@@ -88,7 +88,7 @@ def run_lab_test(test: LabTest, impl: Callable[..., Any], seed: int, *,
     waiting_at: list[str] = []
 
     def make_config(n: int, unreliable: bool, snapshot: bool) -> Config:
-        cfg = Config(sim, impl, n, unreliable, snapshot)
+        cfg = Config(sim, impl, n, unreliable, snapshot, monitors=monitors)
         configs.append(cfg)
         return cfg
 

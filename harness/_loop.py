@@ -339,11 +339,11 @@ class SimLoop(asyncio.BaseEventLoop):
                 continue
             self._current = handle
             handle._run()
+            if after is not None and self._fatal is None:
+                after(handle._context)
             if self._fatal is not None:
                 self._current = None
                 raise self._fatal
-            if after is not None:
-                after(handle._context)
         self._current = None
 
     def _compact_heap(self) -> list[tuple[float, int, asyncio.TimerHandle]]:

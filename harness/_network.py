@@ -12,6 +12,9 @@
     net.block(a, b) / net.unblock(a, b)    # one-way link a -> b (beyond labrpc)
     net.partition([0, 1], [2, 3, 4])       # block every link across groups
     net.heal()                             # unblock every link
+    net.intercept(fn)                      # see every message; drop, hold or delay it
+    net.release(pred)                      # deliver held messages (all, or those matching)
+    net.discard(pred)                      # lose held messages (their callers get None)
 
     reply = await end.call("append_entries", args)   # reply, or None
 
@@ -56,6 +59,15 @@ A dead incarnation is dead forever: its ends are never enabled again and its
 server object is replaced, so no reply it was about to send is delivered.
 A dispatch to a server that died after the request was sent does not run
 the handler (the process is gone); the caller gets None.
+
+Interception (for scripted scenarios): ``fn(msg) -> None | "drop" | "hold" |
+seconds`` sees each request when it is sent on a live link and each reply when
+its handler returns (``msg.kind`` is "request" or "reply"; ``src``/``dst`` are
+the message's own direction). None delivers as usual; "drop" loses it (the
+caller gets None); "hold" parks it until ``release``; a number adds that much
+delay. Held messages keep their place in labrpc's procedure: a released
+request is dispatched (to whatever is left of its server), a released reply
+delivered.
 
 Handlers: public methods of the service other than ``get_state``, ``start``,
 ``snapshot`` and ``kill``; plain or ``async def``. A handler must return a
@@ -132,6 +144,29 @@ class Server:
         self.handlers = handler_table(type(service))
 
 
+class Message:
+    """What an interceptor sees of a message (never its payload: the code under
+    test is a black box)."""
+
+    __slots__ = ("call", "dst", "kind", "method", "src", "time")
+
+    def __init__(self, kind: str, src: int, dst: int, method: str, call: int,
+                 time: float) -> None:
+        self.kind = kind
+        self.src = src
+        self.dst = dst
+        self.method = method
+        self.call = call
+        self.time = time
+
+    def __repr__(self) -> str:
+        return f"<{self.kind} #{self.call} {self.method} S{self.src}->S{self.dst} @{self.time:.4f}>"
+
+
+Verdict = None | str | float
+Interceptor = Callable[[Message], Verdict]
+
+
 class _Call:
     __slots__ = ("cid", "data", "end", "fut", "method", "poll", "reliable", "reordering",
                  "server")
@@ -194,6 +229,8 @@ class Network:
         self._known: dict[int, dict[str, bool]] = {}  # last handler table per server id
         self._blocked: set[tuple[int, int]] = set()
         self._next_cid = 1
+        self._interceptor: Interceptor | None = None
+        self._held: list[tuple[Message, Callable[..., None], tuple[Any, ...]]] = []
 
     # ------------------------------------------------------------ topology
 
@@ -244,6 +281,51 @@ class Network:
     def heal(self) -> None:
         for src, dst in sorted(self._blocked):
             self.unblock(src, dst)
+
+    def intercept(self, fn: Interceptor | None) -> None:
+        """See every message from now on (None: stop). See the module docstring."""
+        self._interceptor = fn
+
+    def held(self) -> list[Message]:
+        return [m for m, _, _ in self._held]
+
+    def release(self, which: Callable[[Message], bool] | None = None) -> int:
+        """Deliver held messages (those ``which`` accepts); return how many."""
+        keep = []
+        released = 0
+        now = self._loop.time()
+        for entry in self._held:
+            if which is None or which(entry[0]):
+                self._at(now + self._hop(), entry[1], *entry[2])
+                released += 1
+            else:
+                keep.append(entry)
+        self._held = keep
+        return released
+
+    def discard(self, which: Callable[[Message], bool] | None = None) -> int:
+        """Lose held messages (those ``which`` accepts): their callers get None."""
+        keep = []
+        dropped = 0
+        for entry in self._held:
+            if which is None or which(entry[0]):
+                c = entry[2][0]
+                self._lose(c, "discarded (scenario)")
+                dropped += 1
+            else:
+                keep.append(entry)
+        self._held = keep
+        return dropped
+
+    def _verdict(self, kind: str, src: int, dst: int, c: _Call) -> Verdict:
+        assert self._interceptor is not None
+        verdict = self._interceptor(Message(kind, src, dst, c.method, c.cid, self._loop.time()))
+        if verdict is None or verdict in ("drop", "hold") or (
+                isinstance(verdict, (int, float)) and not isinstance(verdict, bool)
+                and verdict >= 0):
+            return verdict
+        raise ValueError(f"an interceptor returned {verdict!r}; return None, 'drop', "
+                         "'hold' or a delay in seconds")
 
     # ------------------------------------------------------------- settings
 
@@ -296,6 +378,17 @@ class Network:
                 if self._random() < DROP_RATE:
                     self._at(now + delay, self._lose, c, "request dropped")
                     return fut
+            if self._interceptor is not None:
+                verdict = self._verdict("request", end.src, dst, c)
+                if verdict == "drop":
+                    self._at(now + delay, self._lose, c, "request dropped (scenario)")
+                    return fut
+                if verdict == "hold":
+                    self._held.append((Message("request", end.src, dst, method, cid, now),
+                                       self._dispatch, (c,)))
+                    return fut
+                if verdict is not None:
+                    delay += float(verdict)
             self._at(now + delay, self._dispatch, c)
         else:
             # labrpc: "simulate no reply and eventual timeout"
@@ -421,14 +514,26 @@ class Network:
             return
         rand = self._random
         now = self._loop.time()
+        extra = 0.0
+        if self._interceptor is not None:
+            verdict = self._verdict("reply", end.dst, end.src, c)
+            if verdict == "drop":
+                self._lose(c, "reply dropped (scenario)")
+                return
+            if verdict == "hold":
+                self._held.append((Message("reply", end.dst, end.src, c.method, c.cid, now),
+                                   self._deliver, (c, data)))
+                return
+            if verdict is not None:
+                extra = float(verdict)
         if not c.reliable and rand() < DROP_RATE:
             self._lose(c, "reply dropped")  # the handler DID run
         elif c.reordering and rand() < REORDER_RATE:
             # labrpc: "delay the response for a while"
             ms = REORDER_BASE_MS + int(rand() * (1 + int(rand() * REORDER_SPREAD_MS)))
-            self._at(now + ms / 1000 + self._hop(), self._deliver, c, data)
+            self._at(now + ms / 1000 + self._hop() + extra, self._deliver, c, data)
         else:
-            self._at(now + self._hop(), self._deliver, c, data)
+            self._at(now + self._hop() + extra, self._deliver, c, data)
 
     def _deliver(self, c: _Call, data: bytes) -> None:
         self.total_bytes += len(data)

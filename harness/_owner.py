@@ -63,8 +63,8 @@ class Incarnation:
         tasks: the live tasks it owns, in creation order.
     """
 
-    __slots__ = ("_context", "_pruned_len", "_timers", "alive", "label", "number", "server",
-                 "tasks")
+    __slots__ = ("_context", "_pruned_len", "_timers", "alive", "dirty", "dirty_list", "label",
+                 "number", "server", "tasks")
 
     def __init__(self, server: int, number: int) -> None:
         self.server = server
@@ -76,12 +76,22 @@ class Incarnation:
         self._pruned_len = _PRUNE_AT
         self._context = contextvars.Context()
         self._context.run(_owner.set, self)
+        # Set by a safety monitor: code of this life ran, so its state may have changed.
+        self.dirty = False
+        self.dirty_list: list[Incarnation] | None = None
 
     def __repr__(self) -> str:
         return f"<Incarnation S{self.server}#{self.number}{'' if self.alive else ' dead'}>"
 
     def run(self, fn: Callable[..., T], *args: Any) -> T:
         """Call ``fn(*args)`` synchronously as this incarnation."""
+        if self.dirty_list is not None and not self.dirty:
+            self.dirty = True
+            self.dirty_list.append(self)
+        return self._context.copy().run(fn, *args)
+
+    def run_quietly(self, fn: Callable[..., T], *args: Any) -> T:
+        """Like ``run``, for observers: does not mark the incarnation as changed."""
         return self._context.copy().run(fn, *args)
 
     def adopt_timer(self, timer: asyncio.TimerHandle) -> None:

@@ -49,6 +49,7 @@ from ._errors import (
     StudentError,
     student_traceback,
 )
+from ._monitors import SafetyMonitor
 from ._network import ClientEnd
 from ._owner import Incarnation
 from ._persister import Persister, peak_raft_state_size
@@ -100,7 +101,7 @@ class Config:
     """A cluster of ``n`` servers of one Raft implementation (config.go)."""
 
     def __init__(self, sim: Simulation, impl: Callable[..., Any], n: int, unreliable: bool,
-                 snapshot: bool) -> None:
+                 snapshot: bool, *, monitors: bool = True) -> None:
         self.sim = sim
         self.net = sim.net
         self.rand = sim.rng
@@ -127,6 +128,7 @@ class Config:
         self.max_index0 = 0
         self.passed_line: PassedLine | None = None
         self.persisters: list[Persister] = []  # every persister handed to a server
+        self.monitor = SafetyMonitor(sim) if monitors else None
 
         self.set_unreliable(unreliable)
         self.net.set_long_delays(True)
@@ -236,7 +238,7 @@ class Config:
             if snapshot:
                 # mimic KV server and process snapshot now. ideally Raft
                 # should send it up on apply_ch...
-                err = self.ingest_snap(i, snapshot, -1)
+                err = self.ingest_snap(i, snapshot, -1, inc)
                 if err:
                     raise Fatal(err)
         else:
@@ -253,6 +255,8 @@ class Config:
             self.incs[i] = None
             raise
         self.rafts[i] = rf
+        if self.monitor is not None:
+            self.monitor.watch(inc, rf, applied_through=self.last_applied[i])
         applier = self.applier_snap if self.snapshot else self.applier
         self._appliers[i] = self.sim.loop.create_task(applier(i, inc, apply_ch))
         self.net.add_server(i, rf, inc)
@@ -354,6 +358,8 @@ class Config:
         if not isinstance(m, ApplyMsg):
             raise StudentError(f"apply_ch received {m!r}; put ApplyMsg(...) objects on it",
                                where=inc.label)
+        if self.monitor is not None:
+            self.monitor.observe_apply(inc, m)
         if m.command_valid:
             self.sim.trace.add(self.sim.now(), "apply", i, inc.number, m.command_index, m.command)
         elif m.snapshot_valid:
@@ -374,7 +380,8 @@ class Config:
                 self.apply_err[i] = err_msg
                 raise Fatal(f"apply error: {err_msg}")
 
-    def ingest_snap(self, i: int, snapshot: Any, index: int) -> str:
+    def ingest_snap(self, i: int, snapshot: Any, index: int,
+                    inc: Incarnation | None = None) -> str:
         """Install a snapshot the service received (2D); return an error or ""."""
         if snapshot is None or not isinstance(snapshot, (bytes, bytearray)):
             raise Fatal("nil snapshot")
@@ -386,6 +393,8 @@ class Config:
             raise Fatal("snapshot decode error") from None
         if index not in (-1, last_included_index):
             return f"server {i} snapshot doesn't match m.SnapshotIndex"
+        if self.monitor is not None and (inc or self.incs[i]) is not None:
+            self.monitor.observe_snapshot(inc or self.incs[i], xlog)  # type: ignore[arg-type]
         self.logs[i] = dict(enumerate(xlog))
         self.last_applied[i] = last_included_index
         return ""
@@ -400,7 +409,7 @@ class Config:
             m = self._receive(i, inc, await apply_ch.get())
             err_msg = ""
             if m.snapshot_valid:
-                err_msg = self.ingest_snap(i, m.snapshot, m.snapshot_index)
+                err_msg = self.ingest_snap(i, m.snapshot, m.snapshot_index, inc)
             elif m.command_valid:
                 if m.command_index != self.last_applied[i] + 1:
                     err_msg = (f"server {i} apply out of order, expected index "

@@ -23,6 +23,7 @@ when not tied to a server life. ``KINDS`` names each kind's fields:
     check     a tester checkpoint ("check_one_leader -> 2", "begin ...")
     log       a logging record from the code under test
     failure   the run's failure
+    monitor   what the safety monitors observed (a new leader and its term)
 
 Determinism: the digest covers every field. Payloads enter it by CRC-32 and
 size; in log messages, memory addresses (``0x7f...``) are masked, since an
@@ -60,6 +61,7 @@ KINDS: Final[dict[str, tuple[str, ...]]] = {
     "check": ("what", "detail"),
     "log": ("level", "logger", "message"),
     "failure": ("message",),
+    "monitor": ("what", "detail"),
 }
 
 PAYLOAD_LIMIT: Final = 2048

@@ -81,7 +81,7 @@ class SafetyMonitor:
         self._checking = True
         try:
             while self._dirty:
-                inc = self._dirty.pop()
+                inc = self._dirty.pop(0)
                 inc.dirty = False
                 if inc.alive and inc in self._rafts:
                     self._check_state(inc)

@@ -6,8 +6,10 @@ import pytest
 
 from grader.bench import lab_tests
 from grader.impl import load_impl, resolve_impl
+from grader.suite_index import all_tests
 
-LAB_TESTS = lab_tests()
+LAB_TESTS = lab_tests()            # MIT's 28
+ALL_TESTS = list(all_tests().items())  # and the scripted scenarios
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ import pytest
 
 from harness import run_lab_test
 
-from .conftest import LAB_TESTS
+from .conftest import ALL_TESTS
 
 API = ("__init__", "get_state", "start", "snapshot", "kill")
 
@@ -39,7 +39,7 @@ def test_skeleton_rpc_examples_exist_in_the_reference(skeleton: type, reference:
     assert callable(skeleton.request_vote)  # type: ignore[attr-defined]
 
 
-@pytest.mark.parametrize(("name", "test"), LAB_TESTS, ids=[n for n, _ in LAB_TESTS])
+@pytest.mark.parametrize(("name", "test"), ALL_TESTS, ids=[n for n, _ in ALL_TESTS])
 def test_unfilled_skeleton_fails_cleanly_naming_the_part(name: str, test: object,
                                                          skeleton: type) -> None:
     with contextlib.redirect_stdout(io.StringIO()):

@@ -24,6 +24,7 @@ import stat
 import zipfile
 from pathlib import Path
 
+from .handout import INSTRUCTORS_ONLY
 from .rubric import DEFAULT_RUBRIC
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -91,8 +92,10 @@ def build_bundle(out: Path, *, rubric: Path | None = None) -> Path:
                 z.write(path, f"raftlab/{name}")
         for package in PACKAGES:
             for path in sorted((ROOT / package).rglob("*")):
-                if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
-                    z.write(path, f"raftlab/{path.relative_to(ROOT)}")
+                name = str(path.relative_to(ROOT))
+                if (path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc"
+                        and name not in INSTRUCTORS_ONLY):
+                    z.write(path, f"raftlab/{name}")
     return out
 
 

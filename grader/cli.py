@@ -8,6 +8,7 @@
     raftlab batch DIR --csv FILE [--out DIR] [--rubric FILE] [-j J]
     raftlab gradescope-bundle OUT.zip [--rubric FILE]
     raftlab zoo [--seeds K] [--json FILE] [--only ID...]
+    raftlab handout OUT
     raftlab bench [--json FILE]
 
 Student code runs only in worker processes (``grader.worker``), never here.
@@ -34,7 +35,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.text import Text
 
-from . import batch, bench, bundle, exports, report, traceview, zoo
+from . import batch, bench, bundle, exports, handout, report, traceview
 from .impl import ImplError, resolve_impl
 from .results import Results, TestRecord
 from .rubric import RubricError, load_rubric
@@ -260,11 +261,26 @@ def cmd_bundle(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK
 
 
+def cmd_handout(args: argparse.Namespace, console: Console) -> int:
+    try:
+        names = handout.build_handout(Path(args.out))
+    except handout.HandoutError as e:
+        raise UsageError(str(e)) from None
+    console.print(f"wrote {len(names)} files to {args.out} (no reference solution). Students "
+                  "run: pip install -e . && raftlab test 2A")
+    return EXIT_OK
+
+
 def cmd_zoo(args: argparse.Namespace, console: Console) -> int:
+    try:
+        from . import zoo  # noqa: PLC0415 - instructors only: absent from the student handout
+    except ImportError:
+        raise UsageError("the mutant zoo is an instructor tool; it is not part of the student "
+                         "handout") from None
     try:
         return zoo.main(seeds=args.seeds, json_path=args.json, only=args.only, workers=args.jobs,
                         console=console)
-    except ValueError as e:
+    except (ValueError, ImplError) as e:
         raise UsageError(str(e)) from None
 
 
@@ -401,8 +417,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rubric", metavar="FILE")
     p.set_defaults(func=cmd_bundle)
 
+    p = sub.add_parser("handout", help="build the student distribution (no reference)",
+                       formatter_class=fmt, description=handout.__doc__,
+                       epilog="examples:\n  raftlab handout dist/lab2\n"
+                              "  raftlab handout lab2.zip")
+    p.add_argument("out", metavar="OUT", help="a new folder, or a path ending in .zip")
+    p.set_defaults(func=cmd_handout)
+
     p = sub.add_parser("zoo", help="run the suite against known-buggy mutants (kill matrix)",
-                       formatter_class=fmt, description=zoo.__doc__,
+                       formatter_class=fmt, description=(
+                           "Run every lab test against each mutant of the reference (a known "
+                           "Raft bug put in), seed by seed, stopping a mutant at its first "
+                           "kill, and print the kill matrix."),
                        epilog="examples:\n  raftlab zoo\n  raftlab zoo --seeds 5 --json zoo.json\n"
                               "  raftlab zoo --only E3 R4 P1")
     p.add_argument("--seeds", type=_positive_int, default=3,

@@ -158,6 +158,7 @@ def summary(outcomes: list[MutantOutcome], seeds: int) -> dict[str, Any]:
 
 def main(*, seeds: int, json_path: str | None, only: list[str] | None, workers: int | None,
          console: Console) -> int:
+    resolve_impl("reference")  # the zoo mutates the reference: say so if it is absent
     chosen = [m for m in MUTANTS if not only or m.id in only]
     unknown = set(only or []) - {m.id for m in MUTANTS}
     if unknown:

@@ -23,6 +23,7 @@ its docstring; this package only re-exports.
     _trace      every event of a run, with a stable digest
     _sim        one seeded run: loop + network + trace + guards
     _tester     config.go: the MIT test helpers
+    _monitors   always-on safety monitors (election safety, state machine safety, ...)
     _lab        running one lab test against one implementation
 
 Dependencies point one way: the harness knows the student API, not any Raft,

@@ -50,6 +50,10 @@ from .suite_index import all_tests
 KILL_GRACE = 5.0
 """Seconds past a job's wall-clock cap before the zygote kills the child."""
 
+FILE_LIMIT = 256 * 1024 * 1024
+"""Largest file a child may write (its stderr, a replay's trace): output without
+bound must not fill the disk. The result travels over a pipe, unaffected."""
+
 class _Current:
     child: int | None = None  # the child running now, for the SIGTERM handler
 
@@ -164,6 +168,8 @@ def _become_child(stderr_fd: int, memory_mb: int) -> None:
     os.dup2(devnull, 1)
     os.dup2(stderr_fd, 2)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_LIMIT, FILE_LIMIT))
     if memory_mb > 0:
         with contextlib.suppress(ValueError, OSError):
             limit = _address_space_now() + memory_mb * 1024 * 1024
@@ -255,7 +261,8 @@ def _diagnose(job: dict[str, Any], status: int, timed_out: bool, wall: float,
             name: object = signal.Signals(sig).name
         except ValueError:
             name = sig
-        hint = " (out of memory?)" if sig == signal.SIGKILL else ""
+        hint = {signal.SIGKILL: " (out of memory?)",
+                signal.SIGXFSZ: " (it wrote more output than the 256 MB allowed)"}.get(sig, "")
         rec.message = f"the test process was killed by signal {name}{hint}"
     else:
         rec.message = f"the test process ended abnormally (status {status})"

@@ -261,8 +261,9 @@ def _diagnose(job: dict[str, Any], status: int, timed_out: bool, wall: float,
             name: object = signal.Signals(sig).name
         except ValueError:
             name = sig
-        hint = {signal.SIGKILL: " (out of memory?)",
-                signal.SIGXFSZ: " (it wrote more output than the 256 MB allowed)"}.get(sig, "")
+        hints = {int(signal.SIGKILL): " (out of memory?)",
+                 int(signal.SIGXFSZ): " (it wrote more output than the 256 MB allowed)"}
+        hint = hints.get(sig, "")
         rec.message = f"the test process was killed by signal {name}{hint}"
     else:
         rec.message = f"the test process ended abnormally (status {status})"

@@ -8,6 +8,7 @@
     raftlab batch DIR --csv FILE [--out DIR] [--rubric FILE] [-j J]
     raftlab gradescope-bundle OUT.zip [--rubric FILE]
     raftlab zoo [--seeds K] [--json FILE] [--only ID...]
+    raftlab lint [PATH]
     raftlab handout OUT
     raftlab bench [--json FILE]
 
@@ -35,7 +36,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.text import Text
 
-from . import batch, bench, bundle, exports, handout, report, traceview
+from . import batch, bench, bundle, exports, handout, lint, report, traceview
 from .impl import ImplError, resolve_impl
 from .results import Results, TestRecord
 from .rubric import RubricError, load_rubric
@@ -261,6 +262,19 @@ def cmd_bundle(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK
 
 
+def cmd_lint(args: argparse.Namespace, console: Console) -> int:
+    _, path = _impl(args.path)
+    findings = lint.lint_file(path)
+    for f in findings:
+        console.print(Text(f"{path.name}:{f.line}: ", style="bold") +
+                      Text(f"{f.level}: ", style="red" if f.level == "error" else "yellow") +
+                      Text(f.message))
+    errors = sum(f.level == "error" for f in findings)
+    console.print(Text(f"{errors} errors, {len(findings) - errors} warnings in {path}",
+                       style="red" if errors else "green"))
+    return EXIT_FAILED if errors else EXIT_OK
+
+
 def cmd_handout(args: argparse.Namespace, console: Console) -> int:
     try:
         names = handout.build_handout(Path(args.out))
@@ -416,6 +430,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("out", metavar="OUT.zip")
     p.add_argument("--rubric", metavar="FILE")
     p.set_defaults(func=cmd_bundle)
+
+    p = sub.add_parser("lint", help="static determinism and API checks of a raft.py",
+                       formatter_class=fmt, description=lint.__doc__,
+                       epilog="examples:\n  raftlab lint\n  raftlab lint sub/raft.py")
+    p.add_argument("path", nargs="?", default="student", metavar="PATH",
+                   help="student (default), reference, or a path to a raft.py")
+    p.set_defaults(func=cmd_lint)
 
     p = sub.add_parser("handout", help="build the student distribution (no reference)",
                        formatter_class=fmt, description=handout.__doc__,

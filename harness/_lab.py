@@ -21,6 +21,7 @@ apply error, a student task), the line the test was waiting at.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import linecache
 import logging
 import traceback
@@ -96,8 +97,10 @@ def run_lab_test(test: LabTest, impl: Callable[..., Any], seed: int, *,
         try:
             await test(make_config)
         except BaseException:
-            for cfg in configs:
+            for cfg in configs:  # MIT's `defer cfg.cleanup()` runs on failure too
                 cfg.failed = True
+                with contextlib.suppress(Exception):
+                    cfg.cleanup()
             raise
         for cfg in configs:
             cfg.cleanup()

@@ -46,6 +46,8 @@ import collections
 import contextlib
 import contextvars
 import heapq
+import os
+import sys
 import time
 from collections.abc import Callable, Coroutine, Generator
 from dataclasses import dataclass
@@ -69,6 +71,9 @@ from ._owner import Incarnation, _owner, harness_context, owner_of_context
 T = TypeVar("T")
 
 _perf_counter: Final = time.perf_counter  # captured before any guard patches time
+_wake_sleeper: Final = asyncio.futures._set_result_unless_cancelled  # type: ignore[attr-defined]
+_ASYNCIO_DIR: Final = os.path.dirname(asyncio.__file__) + os.sep
+_HARNESS_DIR: Final = os.path.dirname(__file__) + os.sep
 _heappush: Final = heapq.heappush
 _heappop: Final = heapq.heappop
 
@@ -134,11 +139,11 @@ class _Event:
     not raise; if it does, that is a HarnessError.
     """
 
-    __slots__ = ("_args", "_cancelled", "_context", "_fn", "_loop", "_scheduled")
+    __slots__ = ("_args", "_callback", "_cancelled", "_context", "_loop", "_scheduled")
 
     def __init__(self, loop: SimLoop, fn: Callable[..., object], args: tuple[Any, ...]) -> None:
         self._loop = loop
-        self._fn = fn
+        self._callback = fn
         self._args = args
         self._cancelled = False
         self._scheduled = True
@@ -152,11 +157,11 @@ class _Event:
 
     def _run(self) -> None:
         try:
-            self._fn(*self._args)
+            self._callback(*self._args)
         except (KeyboardInterrupt, SystemExit):
             raise
         except BaseException as exc:
-            self._loop.fail(exc, None, what=f"harness callback {self._fn.__qualname__}")
+            self._loop.fail(exc, None, what=f"harness callback {self._callback.__qualname__}")
 
 
 class SimLoop(asyncio.BaseEventLoop):
@@ -223,7 +228,13 @@ class SimLoop(asyncio.BaseEventLoop):
         timer._scheduled = True  # type: ignore[attr-defined]
         owner = _owner.get() if context is None else context.get(_owner)
         if owner is not None:
-            owner.adopt_timer(timer)
+            if owner.alive:
+                owner.adopt_timer(timer)
+            elif callback is not _wake_sleeper:
+                # A crashed server's code schedules nothing that runs; only the
+                # wake-up of an asyncio.sleep in a dying task's `finally` goes
+                # through, so tidy cleanup can finish and the task end.
+                timer.cancel()
         return timer
 
     def call_internal(self, delay: float, callback: Callable[..., object], *args: Any) -> _Event:
@@ -484,8 +495,15 @@ def _bury(coro: Any) -> None:
 def _close_buried() -> None:
     sink = SimLoop()
     asyncio.events._set_running_loop(sink)
-    while _graveyard:
-        coro = _graveyard.pop()
+    buried = {id(c) for c in _graveyard}
+    previous = sys.unraisablehook
+
+    def quiet(u: Any) -> None:  # their finalizers fail the same way; nothing to report
+        if id(u.object) not in buried:
+            previous(u)
+
+    sys.unraisablehook = quiet
+    for coro in _graveyard:
         with contextlib.suppress(BaseException):
             coro.close()
 
@@ -556,14 +574,17 @@ def _handle_label(handle: asyncio.Handle | None) -> str:
 
 
 def _where_waiting(task: asyncio.Task[Any]) -> str:
-    """file:line of the innermost frame a task is suspended in."""
+    """file:line of the innermost frame a task is suspended in, outside asyncio
+    and the harness (the line the student can act on)."""
     coro: Any = task.get_coro()
     frame = None
+    hidden = (_ASYNCIO_DIR, _HARNESS_DIR)
     while coro is not None:
         f = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
         if f is None:
             break
-        frame = f
+        if frame is None or not f.f_code.co_filename.startswith(hidden):
+            frame = f
         coro = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
     if frame is None:
         return "?"

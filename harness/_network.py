@@ -83,8 +83,8 @@ from collections.abc import Callable, Iterable
 from typing import Any, Final
 
 from ._codec import decode, encode
-from ._errors import CodecError, StudentError
-from ._owner import Incarnation, harness_context
+from ._errors import CodecError, SpinError, SpinInterrupt, StudentError
+from ._owner import Incarnation, harness_context, owner_of_current_code
 from ._trace import PAYLOAD_LIMIT, Trace
 
 # labrpc's constants (src/labrpc/labrpc.go, 2023).
@@ -425,8 +425,10 @@ class Network:
         else:
             names = ", ".join(handlers) or "(none)"
             problem = f"the server has no RPC handler named {method!r}; its handlers are: {names}"
-        err = StudentError(f"peers[{end.dst}].call({method!r}, ...): {problem}")
-        self._fail(err)
+        owner = owner_of_current_code()
+        err = StudentError(f"peers[{end.dst}].call({method!r}, ...): {problem}",
+                           where=owner.label if owner else "")
+        self._fail(err, owner)
         raise err
 
     def _dispatch(self, c: _Call) -> None:
@@ -458,6 +460,10 @@ class Network:
             reply = server.inc.run(handler, args)
         except (KeyboardInterrupt, SystemExit):
             raise
+        except SpinInterrupt as e:
+            self._fail(SpinError(f"RPC handler {c.method}() {e.detail}", where=server.inc.label),
+                       server.inc)
+            return
         except BaseException as e:
             self._fail(e, server.inc, what=f"RPC handler {c.method}")
             return

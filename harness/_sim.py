@@ -167,8 +167,8 @@ class Simulation:
                     raise
                 except BaseException as exc:
                     failure = classify(exc, None, "the test")
-                    if loop.failure is None:
-                        self._record_failure(failure)
+                    if loop.failure is None and loop.on_failure is not None:
+                        loop.on_failure(failure)  # the trace, and whoever chained onto it
                 wall = _perf_counter() - start
                 sim_time = loop.time()
                 loop.shutdown()

@@ -1,0 +1,265 @@
+"""Tests of the guards against blocking and escaping the simulation (harness/_guards.py).
+
+During a run, time.sleep, threads and (from student modules) wall-clock reads
+are refused with a BlockingCallError that names the fix; a callback that
+spins on the CPU is interrupted with a SpinError, and one that swallows every
+interrupt ends the process with EXIT_SPIN. Everything is restored after the
+run, even a failed one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+import types
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness import EXIT_SPIN, BlockingCallError, SpinError, guard_module_globals
+
+from .toys import Args, Reply, client, cluster, run, serve
+
+ROOT = Path(__file__).resolve().parents[2]
+_counter = [0]
+
+
+def student_module(source: str) -> types.ModuleType:
+    """A fresh module (a stand-in for a student's raft.py), registered as student code."""
+    _counter[0] += 1
+    module = types.ModuleType(f"toy_student_{os.getpid()}_{_counter[0]}")
+    exec(textwrap.dedent(source), module.__dict__)
+    guard_module_globals(module)
+    return module
+
+
+def fails_with(fn: Callable[[], Any]) -> BaseException | None:
+    """Run ``fn`` as server 0's code inside a simulation; return the run's failure."""
+    sim, incs, _ = cluster(1, 1)
+
+    async def as_server_code() -> None:
+        fn()
+
+    async def main() -> None:
+        incs[0].run(lambda: asyncio.get_running_loop().create_task(as_server_code()))
+        await asyncio.sleep(1)
+
+    return sim.run(main()).failure
+
+
+# ------------------------------------------------------------- blocking calls
+
+
+def test_time_sleep_in_the_simulation_is_refused_with_the_fix() -> None:
+    failure = fails_with(lambda: time.sleep(0.5))
+    assert isinstance(failure, BlockingCallError)
+    assert failure.where == "server 0 (incarnation 1)"
+    assert failure.message.startswith("time.sleep(0.5) blocks the whole simulation")
+    assert "Use `await asyncio.sleep(seconds)` instead." in failure.message
+
+
+def test_time_sleep_imported_by_name_into_a_student_module_is_refused_too() -> None:
+    module = student_module("""
+        from time import sleep
+        def nap():
+            sleep(0.25)
+    """)
+    assert module.nap is not None and module.sleep is not time.sleep
+    failure = fails_with(module.nap)
+    assert isinstance(failure, BlockingCallError)
+    assert "time.sleep(0.25) blocks the whole simulation" in failure.message
+
+
+def test_starting_a_thread_in_the_simulation_is_refused_with_the_fix() -> None:
+    failure = fails_with(lambda: threading.Thread(target=print).start())
+    assert isinstance(failure, BlockingCallError)
+    assert failure.message.startswith("threads are not allowed in the simulation")
+    assert "Use asyncio tasks (`asyncio.create_task(...)`)" in failure.message
+
+
+def test_a_wall_clock_read_from_a_student_module_is_refused_with_the_fix() -> None:
+    module = student_module("""
+        import time
+        from time import monotonic
+        from time import perf_counter as pc
+        def via_module():
+            return time.time()
+        def via_import():
+            return monotonic()
+        def via_alias():
+            return pc()
+        def via_ns():
+            return time.monotonic_ns()
+    """)
+    for fn, name in ((module.via_module, "time"), (module.via_import, "monotonic"),
+                     (module.via_alias, "perf_counter"), (module.via_ns, "monotonic_ns")):
+        failure = fails_with(fn)
+        assert isinstance(failure, BlockingCallError), name
+        assert failure.message.startswith(f"time.{name}() reads the wall clock, which differs on "
+                                          "every run")
+        assert "Use `asyncio.get_running_loop().time()` for the (virtual) time." in \
+            failure.message
+
+
+def test_wall_clock_reads_outside_student_modules_and_outside_runs_are_allowed() -> None:
+    module = student_module("""
+        import time
+        def now():
+            return time.time()
+    """)
+    before = module.now()  # no run in progress
+    assert isinstance(before, float)
+    sim, _, _ = cluster(1, 1)
+
+    async def main() -> float:
+        return time.time() + time.monotonic()  # the tester's own (non-student) code
+
+    assert run(sim, main()) > 0
+
+
+def test_the_guards_are_removed_after_a_run_even_a_failed_one() -> None:
+    originals = (time.sleep, time.time, time.monotonic, time.perf_counter,
+                 threading.Thread.start, signal.getsignal(signal.SIGVTALRM))
+    failure = fails_with(lambda: time.sleep(1))
+    assert isinstance(failure, BlockingCallError)
+    assert (time.sleep, time.time, time.monotonic, time.perf_counter,
+            threading.Thread.start, signal.getsignal(signal.SIGVTALRM)) == originals
+    assert signal.getitimer(signal.ITIMER_VIRTUAL) == (0.0, 0.0)
+    time.sleep(0)  # works again
+    thread = threading.Thread(target=lambda: None)
+    thread.start()
+    thread.join()
+
+
+# ------------------------------------------------------------------ CPU spins
+
+
+class Spinner:
+    """Spins on the CPU in a timer callback, or in an RPC handler."""
+
+    def __init__(self, me: int, number: int) -> None:
+        self.me = me
+
+    def start_spinning(self) -> None:
+        asyncio.get_running_loop().call_later(0.5, self.spin)
+
+    def spin(self) -> None:
+        while True:
+            pass
+
+    def busy(self, args: Args) -> Reply:
+        while True:
+            pass
+
+
+def test_a_cpu_spin_in_a_callback_is_interrupted_with_the_fix() -> None:
+    sim, incs, services = cluster(1, 1, Spinner, spin_seconds=0.3)
+
+    async def main() -> None:
+        incs[0].run(services[0].start_spinning)
+        await asyncio.sleep(5)
+
+    outcome = sim.run(main())
+    assert isinstance(outcome.failure, SpinError)
+    assert outcome.failure.where == "server 0 (incarnation 1)"
+    message = outcome.failure.message
+    assert message.startswith("server 0 (incarnation 1) callback Spinner.spin ran for more than "
+                              "0.3 s of CPU time without returning to the event loop.")
+    assert "in spin." in message
+    assert "`while not self.ok: pass` freezes the whole simulation" in message
+    assert "Await something inside the loop (`await asyncio.sleep(0.01)`" in message
+    assert outcome.sim_time == 0.5
+
+
+def test_a_cpu_spin_in_an_rpc_handler_is_interrupted() -> None:
+    sim, _, _ = cluster(1, 1, Spinner, spin_seconds=0.3)
+
+    async def main() -> None:
+        await client(sim, 0).call("busy", Args(1))
+
+    outcome = sim.run(main())
+    assert isinstance(outcome.failure, SpinError)
+    assert outcome.failure.where == "server 0 (incarnation 1)"
+    message = outcome.failure.message
+    assert "of CPU time without returning to the event loop. It was at test_guards.py:" in message
+    assert "in busy." in message
+    # The message names what spun: the server's RPC handler, not the harness.
+    subject = message.split(" ran for more than ")[0]
+    assert "busy" in subject and "harness" not in subject, subject
+
+
+def test_long_cpu_work_split_by_awaits_is_not_a_spin() -> None:
+    class Worker:
+        def __init__(self, me: int, number: int) -> None:
+            self.done = asyncio.get_running_loop().create_task(self.work())
+
+        async def work(self) -> int:
+            total = 0
+            deadline = time.process_time() + 0.5  # more CPU than spin_seconds in all
+            while time.process_time() < deadline:
+                total += sum(range(50_000))
+                await asyncio.sleep(0.001)
+            return total
+
+    sim, _, _ = cluster(1, 0, spin_seconds=0.2)
+
+    async def main() -> int:
+        _, worker = serve(sim, 0, Worker)
+        return int(await worker.done)
+
+    assert run(sim, main()) > 0
+
+
+SWALLOWING_SPIN = """
+import asyncio, sys
+sys.path.insert(0, {root!r})
+from harness import Simulation
+
+def spin():
+    while True:
+        try:
+            while True:
+                pass
+        except BaseException:
+            pass
+
+sim = Simulation(1, spin_seconds=0.2)
+
+async def main():
+    inc = sim.new_incarnation(0)
+    inc.run(lambda: asyncio.get_running_loop().call_later(0.25, spin))
+    await asyncio.sleep(5)
+
+print("outcome", sim.run(main()))
+"""
+
+
+def test_a_spin_that_swallows_every_interrupt_ends_the_process_with_exit_spin() -> None:
+    proc = subprocess.run([sys.executable, "-c", SWALLOWING_SPIN.format(root=str(ROOT))],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == EXIT_SPIN, proc.stdout + proc.stderr
+    assert "outcome" not in proc.stdout
+    assert "raftlab: server 0 (incarnation 1) callback spin ran for more than 0.2 s of CPU " \
+        "time without returning to the event loop." in proc.stderr
+    assert "the code caught every interrupt (a bare `except:` or `except BaseException:`?), so " \
+        "the test process is ended." in proc.stderr
+    assert 'in spin' in proc.stderr  # faulthandler's traceback shows where it spun
+
+
+@pytest.mark.parametrize("name", ["time", "monotonic", "perf_counter", "time_ns",
+                                  "monotonic_ns", "perf_counter_ns"])
+def test_every_clock_the_guard_replaces_is_still_usable_by_the_harness(name: str) -> None:
+    sim, _, _ = cluster(1, 1)
+
+    async def main() -> Any:
+        return getattr(time, name)()
+
+    assert run(sim, main()) > 0

@@ -1,0 +1,697 @@
+"""Tests of the simulated network, labrpc in virtual time (harness/_network.py).
+
+Calls return a copy of the reply or None; the drop and delay rates match
+labrpc's constants within statistical bounds (several standard deviations,
+so they hold for any seed); flags are read once, at send time; a disabled
+end, a blocked link or a missing server gives None after labrpc's delay;
+counting follows labrpc; misuse (unknown method, None reply, non-plain data,
+a raising handler) fails the run with a message that names the fix; and a
+scenario's interceptor can drop, hold, release, discard or delay messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import statistics
+from typing import Any
+
+import pytest
+
+from harness import (
+    DEFAULT_LATENCY,
+    CodecError,
+    Message,
+    Simulation,
+    StudentError,
+    decode,
+    encode,
+)
+from harness._network import handler_table
+
+from .toys import Args, EchoService, Reply, client, cluster, events, lost_reasons, restart, run
+
+LO, HI = DEFAULT_LATENCY
+
+
+def within(value: float, expected: float, sigma: float, k: float = 5.0) -> bool:
+    """Is ``value`` within k standard deviations of ``expected``?"""
+    return abs(value - expected) <= k * sigma
+
+
+def binomial_sigma(p: float, n: int) -> float:
+    return math.sqrt(p * (1 - p) / n)
+
+
+def times_by_call(sim: Simulation, kind: str) -> dict[int, float]:
+    return {ev[4]: ev[0] for ev in events(sim, kind)}
+
+
+async def call_many(end: Any, n: int, method: str = "echo") -> list[Any]:
+    return await asyncio.gather(*(end.call(method, Args(i)) for i in range(n)))
+
+
+# -------------------------------------------------------------- basic calls
+
+
+def test_a_call_returns_a_copy_of_the_handlers_reply() -> None:
+    sim, _, services = cluster(1, 2)
+
+    async def main() -> list[Any]:
+        sent = Args([1, [2]])
+        reply = await client(sim, 1).call("echo", sent)
+        received = services[1].received[0]
+        received.value[1].append("server changed it")
+        return [reply, sent, received is sent]
+
+    reply, sent, same = run(sim, main())
+    assert reply == Reply([1, [2]], server=1, number=1)
+    assert sent == Args([1, [2]])  # the sender's object is untouched
+    assert not same
+
+
+def test_mutating_a_reply_does_not_change_the_servers_state() -> None:
+    class Holder:
+        def __init__(self, me: int, number: int) -> None:
+            self.state = [1, 2]
+
+        def get(self, args: Args) -> Reply:
+            return Reply(self.state)
+
+    sim, _, services = cluster(1, 1, Holder)
+
+    async def main() -> None:
+        reply = await client(sim, 0).call("get", Args())
+        reply.value.append(3)
+
+    run(sim, main())
+    assert services[0].state == [1, 2]
+
+
+def test_every_message_takes_the_default_small_latency() -> None:
+    sim, _, _ = cluster(1, 1)
+
+    async def main() -> None:
+        await call_many(client(sim, 0), 200)
+
+    run(sim, main())
+    sent, delivered, replied = (times_by_call(sim, k) for k in ("send", "deliver", "reply"))
+    requests = [delivered[c] - sent[c] for c in sent]
+    replies = [replied[c] - delivered[c] for c in sent]
+    for hops in (requests, replies):
+        assert min(hops) >= LO and max(hops) <= HI
+        assert max(hops) - min(hops) > (HI - LO) / 2  # drawn, not constant
+
+
+def test_zero_latency_gives_labrpcs_instant_delivery() -> None:
+    sim, _, _ = cluster(1, 1, latency=(0, 0))
+
+    async def main() -> float:
+        await client(sim, 0).call("slow", Args(0.25))
+        await client(sim, 0).call("echo", Args(1))
+        return asyncio.get_running_loop().time()
+
+    assert run(sim, main()) == 0.25
+
+
+def test_async_handlers_run_concurrently_and_reply_when_they_finish() -> None:
+    sim, _, services = cluster(1, 1)
+
+    async def main() -> list[Any]:
+        end = client(sim, 0)
+        return await asyncio.gather(*(end.call("slow", Args(d)) for d in (3, 1, 2)))
+
+    replies = run(sim, main())
+    assert [r.value for r in replies] == [3, 1, 2]
+    assert services[0].finished == [1, 2, 3]
+    assert 3 < sim.now() < 3.01
+
+
+def test_handlers_are_the_public_methods_except_the_testers_api() -> None:
+    assert handler_table(EchoService) == {"echo": False, "log": False, "slow": True}
+
+
+# ------------------------------------------------------ labrpc's statistics
+
+
+def test_an_unreliable_network_delivers_81_percent_and_drops_10_percent_each_way() -> None:
+    n = 4000
+    sim, _, services = cluster(11, 1)
+
+    async def main() -> int:
+        sim.net.set_reliable(False)
+        replies = await call_many(client(sim, 0), n)
+        return sum(r is not None for r in replies)
+
+    ok = run(sim, main())
+    reasons = lost_reasons(sim)
+    dispatched = len(events(sim, "deliver"))
+    assert set(reasons) == {"request dropped", "reply dropped"}
+    assert within(ok / n, 0.81, binomial_sigma(0.81, n))
+    assert within(reasons["request dropped"] / n, 0.1, binomial_sigma(0.1, n))
+    assert within(reasons["reply dropped"] / dispatched, 0.1, binomial_sigma(0.1, dispatched))
+    # A dropped reply's handler did run; a dropped request's did not.
+    assert services[0].calls == dispatched == n - reasons["request dropped"]
+    assert ok == dispatched - reasons["reply dropped"]
+
+
+def test_an_unreliable_network_delays_requests_uniformly_by_0_to_26_ms() -> None:
+    n = 4000
+    sim, _, _ = cluster(12, 1)
+
+    async def main() -> None:
+        sim.net.set_reliable(False)
+        await call_many(client(sim, 0), n)
+
+    run(sim, main())
+    sent, delivered = times_by_call(sim, "send"), times_by_call(sim, "deliver")
+    delays = [delivered[c] - sent[c] for c in delivered]
+    # The short delay is a whole number of ms in 0..26, plus one hop of latency.
+    assert LO <= min(delays) < 0.001 + HI
+    assert 0.026 + LO <= max(delays) <= 0.026 + HI
+    sigma = math.sqrt((27**2 - 1) / 12) / 1000 / math.sqrt(len(delays))
+    assert within(statistics.mean(delays), 0.013 + (LO + HI) / 2, sigma)
+
+
+def test_the_short_delay_takes_each_of_its_27_values_equally_often() -> None:
+    n = 5400
+    sim, _, _ = cluster(13, 1, latency=(0, 0))
+
+    async def main() -> None:
+        sim.net.set_reliable(False)
+        await call_many(client(sim, 0), n)
+
+    run(sim, main())
+    sent, delivered = times_by_call(sim, "send"), times_by_call(sim, "deliver")
+    counts = [0] * 27
+    for c, t in delivered.items():
+        ms = (t - sent[c]) * 1000
+        assert abs(ms - round(ms)) < 1e-6  # whole milliseconds
+        counts[round(ms)] += 1
+    expected = len(delivered) / 27
+    sigma = math.sqrt(expected * (1 - 1 / 27))
+    assert all(within(c, expected, sigma) for c in counts), counts
+
+
+def test_long_reordering_delays_two_thirds_of_replies_by_200_to_2200_ms() -> None:
+    n = 3000
+    sim, _, _ = cluster(14, 1)
+
+    async def main() -> list[Any]:
+        sim.net.set_long_reordering(True)
+        return await call_many(client(sim, 0), n)
+
+    replies = run(sim, main())
+    assert all(r is not None for r in replies)  # reordering loses nothing
+    delivered, replied = times_by_call(sim, "deliver"), times_by_call(sim, "reply")
+    waits = [replied[c] - delivered[c] for c in replied]
+    delayed = [w for w in waits if w > 0.1]
+    prompt = [w for w in waits if w <= 0.1]
+    assert all(LO <= w <= HI for w in prompt)
+    assert all(0.2 + LO <= w <= 2.2 + HI for w in delayed)
+    delayed = [w - (LO + HI) / 2 for w in delayed]
+    assert within(len(delayed) / n, 2 / 3, binomial_sigma(2 / 3, n))
+    # 200 + rand(1 + rand(2000)) ms: mean about 700 ms, skewed towards short delays.
+    spread = [1 + x for x in range(2000)]
+    mean = 0.2 + statistics.mean((s - 1) / 2 for s in spread) / 1000
+    variance = (statistics.mean((s * s - 1) / 12 for s in spread)
+                + statistics.pvariance([(s - 1) / 2 for s in spread])) / 1e6
+    assert within(statistics.mean(delayed), mean, math.sqrt(variance / len(delayed)))
+    assert statistics.median(delayed) < statistics.mean(delayed)
+    assert max(delayed) > 2.0  # the spread reaches 2000 ms
+
+
+def test_long_reordering_delivers_concurrent_replies_out_of_order() -> None:
+    sim, _, _ = cluster(15, 1)
+    arrived: list[int] = []
+
+    async def one(end: Any, i: int) -> None:
+        reply = await end.call("echo", Args(i))
+        arrived.append(reply.value)
+
+    async def main() -> None:
+        sim.net.set_long_reordering(True)
+        end = client(sim, 0)
+        await asyncio.gather(*(one(end, i) for i in range(50)))
+
+    run(sim, main())
+    assert sorted(arrived) == list(range(50))
+    assert arrived != sorted(arrived)
+
+
+def test_a_disabled_end_returns_none_after_0_to_7_s_with_long_delays() -> None:
+    n = 1000
+    sim, _, services = cluster(16, 1)
+
+    async def main() -> list[Any]:
+        sim.net.set_long_delays(True)
+        return await call_many(client(sim, 0, enabled=False), n)
+
+    assert run(sim, main()) == [None] * n
+    assert services[0].calls == 0
+    assert lost_reasons(sim) == {"unreachable": n}
+    sent, lost = times_by_call(sim, "send"), times_by_call(sim, "lost")
+    waits = [lost[c] - sent[c] for c in lost]
+    assert 0 <= min(waits) < 0.1 and 6.9 < max(waits) <= 6.999
+    assert all(abs(w * 1000 - round(w * 1000)) < 1e-6 for w in waits)  # whole ms, as labrpc
+    assert within(statistics.mean(waits), 3.4995, 7 / math.sqrt(12) / math.sqrt(n))
+
+
+def test_a_disabled_end_returns_none_within_100_ms_without_long_delays() -> None:
+    n = 1000
+    sim, _, _ = cluster(17, 1)
+
+    async def main() -> list[Any]:
+        return await call_many(client(sim, 0, enabled=False), n)
+
+    assert run(sim, main()) == [None] * n
+    sent, lost = times_by_call(sim, "send"), times_by_call(sim, "lost")
+    waits = [lost[c] - sent[c] for c in lost]
+    assert 0 <= min(waits) < 0.005 and 0.095 < max(waits) <= 0.099
+    assert within(statistics.mean(waits), 0.0495, 0.1 / math.sqrt(12) / math.sqrt(n))
+
+
+def test_a_missing_or_deleted_server_is_unreachable() -> None:
+    sim, _, services = cluster(1, 1)
+
+    async def main() -> list[Any]:
+        nowhere = await client(sim, 5).call("echo", Args(1))
+        sim.net.delete_server(0)
+        gone = await client(sim, 0).call("echo", Args(2))
+        return [nowhere, gone]
+
+    assert run(sim, main()) == [None, None]
+    assert lost_reasons(sim) == {"unreachable": 2}
+    assert services[0].calls == 0
+
+
+# ------------------------------------------------- flags are read at send time
+
+
+def test_network_settings_apply_to_calls_sent_after_the_change_only() -> None:
+    sim, _, _ = cluster(18, 1)
+
+    async def main() -> tuple[int, int]:
+        end = client(sim, 0)
+        reliable_calls = asyncio.gather(*(end.call("echo", Args(i)) for i in range(300)))
+        await asyncio.sleep(0)
+        sim.net.set_reliable(False)  # before any of them is delivered
+        unreliable_calls = asyncio.gather(*(end.call("echo", Args(i)) for i in range(300)))
+        await asyncio.sleep(0)
+        sim.net.set_reliable(True)
+        first, second = await reliable_calls, await unreliable_calls
+        return sum(r is None for r in first), sum(r is None for r in second)
+
+    lost_first, lost_second = run(sim, main())
+    assert lost_first == 0
+    assert lost_second > 20
+
+
+def test_disabling_an_end_after_sending_runs_the_handler_but_loses_the_reply() -> None:
+    sim, _, services = cluster(1, 1)
+
+    async def main() -> Any:
+        end = client(sim, 0)
+        pending = asyncio.ensure_future(end.call("echo", Args(1)))
+        await asyncio.sleep(0)
+        sim.net.enable(end, False)
+        return await pending
+
+    assert run(sim, main()) is None
+    assert services[0].calls == 1  # labrpc: the handler ran; its reply is suppressed
+    assert lost_reasons(sim) == {"disconnected": 1}
+
+
+def test_a_caller_of_a_disconnected_async_handler_gets_none_within_100_ms() -> None:
+    sim, _, _ = cluster(1, 1)
+
+    async def main() -> tuple[Any, float]:
+        end = client(sim, 0)
+        pending = asyncio.ensure_future(end.call("slow", Args(5)))
+        await asyncio.sleep(1.01)  # just after one of labrpc's 100 ms polls
+        sim.net.enable(end, False)
+        reply = await pending
+        return reply, asyncio.get_running_loop().time()
+
+    reply, when = run(sim, main())
+    assert reply is None
+    assert 1.01 < when <= 1.11 + HI
+    assert lost_reasons(sim) == {"server dead": 1}
+
+
+def test_a_request_to_a_server_replaced_before_delivery_does_not_run_the_handler() -> None:
+    sim, incs, services = cluster(1, 1)
+
+    async def main() -> Any:
+        pending = asyncio.ensure_future(client(sim, 0).call("echo", Args(1)))
+        await asyncio.sleep(0)
+        restart(sim, 0, incs[0])
+        return await pending
+
+    assert run(sim, main()) is None
+    assert services[0].calls == 0
+    assert lost_reasons(sim) == {"server dead": 1}
+    assert sim.net.rpc_count(0) == 0
+
+
+def test_a_reply_from_a_replaced_server_is_never_delivered() -> None:
+    sim, _, services = cluster(1, 1)
+
+    async def main() -> Any:
+        end = client(sim, 0)
+        pending = asyncio.ensure_future(end.call("slow", Args(0.5)))
+        await asyncio.sleep(0.1)
+        # Replace the server object without crashing the old one: its handler
+        # finishes, but the network must not deliver what it returns.
+        sim.net.add_server(0, EchoService(0, 2), sim.new_incarnation(0))
+        reply = await pending
+        await asyncio.sleep(1)
+        return reply
+
+    assert run(sim, main()) is None
+    assert services[0].finished == [0.5]
+    assert events(sim, "reply") == []
+
+
+# ------------------------------------------------------------------ counting
+
+
+def test_rpc_counts_and_bytes_follow_labrpc() -> None:
+    sim, incs, _ = cluster(19, 2)
+
+    async def main() -> dict[str, Any]:
+        sim.net.set_reliable(False)
+        to0, to1 = client(sim, 0), client(sim, 1)
+        await call_many(to0, 200)
+        await call_many(to1, 50)
+        await call_many(client(sim, 1, enabled=False), 30)  # counted in the total too
+        before_restart = sim.net.rpc_count(1)
+        restart(sim, 1, incs[1])
+        after_restart = sim.net.rpc_count(1)
+        await call_many(to1, 40)
+        return {"before": before_restart, "after": after_restart}
+
+    counts = run(sim, main())
+    net = sim.net
+    sends = events(sim, "send")
+    delivers = events(sim, "deliver")
+    assert net.total_rpcs == len(sends) == 200 + 50 + 30 + 40
+    assert net.rpc_count(0) == sum(1 for ev in delivers if ev[2] == 0)
+    assert counts["before"] == sum(1 for ev in delivers if ev[2] == 1 and ev[3] == 1)
+    assert counts["after"] == 0
+    assert net.rpc_count(1) == sum(1 for ev in delivers if ev[2] == 1 and ev[3] == 2)
+    # Dispatched requests only: neither dropped requests nor the disabled end's calls.
+    reasons = lost_reasons(sim)
+    assert len(delivers) == 200 + 50 + 40 - reasons["request dropped"]
+    assert reasons["unreachable"] == 30 and reasons["request dropped"] > 0
+    request_bytes = sum(ev[7] for ev in sends)
+    reply_bytes = sum(ev[7] for ev in events(sim, "reply"))
+    assert net.total_bytes == request_bytes + reply_bytes
+    assert all(ev[7] == len(encode(decode(ev[8]))) for ev in sends)
+
+
+def test_bytes_of_a_delayed_reply_are_counted_when_it_is_delivered() -> None:
+    sim, _, _ = cluster(20, 1)
+
+    async def main() -> list[int]:
+        sim.net.set_long_reordering(True)
+        end = client(sim, 0)
+        seen = []
+        for _ in range(30):
+            before = sim.net.total_bytes
+            pending = asyncio.ensure_future(end.call("echo", Args("x" * 100)))
+            await asyncio.sleep(0.1)
+            seen.append(sim.net.total_bytes - before)
+            await pending
+        return seen
+
+    seen = run(sim, main())
+    request = len(encode(Args("x" * 100)))
+    reply = len(encode(Reply("x" * 100, 0, 1)))
+    assert set(seen) == {request, request + reply}  # some replies were still on their way
+
+
+# -------------------------------------------------------- blocking and partitions
+
+
+def test_blocking_a_link_drops_its_requests_and_the_replies_that_travel_on_it() -> None:
+    sim, _, services = cluster(1, 3)
+
+    async def main() -> dict[str, Any]:
+        sim.net.block(0, 1)
+        results = {
+            "0->1": await client(sim, 1, src=0).call("echo", Args("a")),
+            "1->0": await client(sim, 0, src=1).call("echo", Args("b")),
+            "0->2": await client(sim, 2, src=0).call("echo", Args("c")),
+            "2->0": await client(sim, 0, src=2).call("echo", Args("d")),
+        }
+        sim.net.unblock(0, 1)
+        results["0->1 unblocked"] = await client(sim, 1, src=0).call("echo", Args("e"))
+        return results
+
+    results = run(sim, main())
+    assert results["0->1"] is None and services[1].calls == 1  # only the unblocked call
+    assert results["1->0"] is None  # the request arrived; the reply 0->1 was dropped
+    assert [a.value for a in services[0].received] == ["b", "d"]
+    assert results["0->2"].value == "c" and results["2->0"].value == "d"
+    assert results["0->1 unblocked"].value == "e"
+    assert lost_reasons(sim) == {"unreachable": 1, "reply blocked": 1}
+    assert [ev[2:] for ev in events(sim, "link")] == [(0, 0, 1, True), (0, 0, 1, False)]
+
+
+def test_partition_blocks_every_link_across_groups_and_heal_unblocks_them() -> None:
+    sim, _, _ = cluster(1, 4)
+    net = sim.net
+
+    async def main() -> None:
+        net.block(0, 1)
+        net.partition([0, 1], [2], [3])
+        assert not net.is_blocked(0, 1)  # a partition replaces earlier blocks
+        for a in range(4):
+            for b in range(4):
+                across = a != b and not {a, b} <= {0, 1}
+                assert net.is_blocked(a, b) == across, (a, b)
+        replies = {(a, b): await client(sim, b, src=a).call("echo", Args(0))
+                   for a in range(4) for b in range(4) if a != b}
+        assert {k for k, r in replies.items() if r is not None} == {(0, 1), (1, 0)}
+        net.heal()
+        assert not any(net.is_blocked(a, b) for a in range(4) for b in range(4))
+        assert await client(sim, 3, src=2).call("echo", Args(0)) is not None
+
+    run(sim, main())
+
+
+# ------------------------------------------------------------------- misuse
+
+
+class Misbehaving:
+    def __init__(self, me: int = 0, number: int = 1) -> None:
+        pass
+
+    def nothing(self, args: Args) -> None:
+        return None
+
+    def unsendable(self, args: Args) -> Reply:
+        return Reply({1, 2})
+
+    def broken(self, args: Args) -> Reply:
+        raise ValueError("handler bug")
+
+
+def failure_of_call(method: Any, args: Any = None) -> tuple[BaseException | None, Simulation]:
+    sim, _, _ = cluster(1, 1, Misbehaving)
+
+    async def main() -> None:
+        await client(sim, 0).call(method, Args() if args is None else args)
+        await asyncio.sleep(5)
+
+    return sim.run(main()).failure, sim
+
+
+def test_a_handler_that_returns_none_fails_the_run() -> None:
+    failure, _ = failure_of_call("nothing")
+    assert isinstance(failure, StudentError)
+    assert failure.where == "server 0 (incarnation 1)"
+    assert failure.message == (
+        "RPC handler nothing() returned None. A handler must return a reply object (the caller "
+        "could not tell a None reply from a lost message).")
+
+
+def test_a_reply_that_is_not_plain_data_fails_the_run_with_its_path() -> None:
+    failure, _ = failure_of_call("unsendable")
+    assert isinstance(failure, StudentError)
+    assert failure.message.startswith(
+        "the reply of RPC handler unsendable(): Reply.value: a set cannot cross the network")
+
+
+def test_an_exception_in_a_handler_fails_the_run_as_the_servers_fault() -> None:
+    failure, sim = failure_of_call("broken")
+    assert isinstance(failure, StudentError)
+    assert failure.where == "server 0 (incarnation 1)"
+    assert failure.message.startswith("ValueError: handler bug (raised in RPC handler broken;")
+    assert events(sim, "failure")
+
+
+def test_an_unknown_method_name_fails_the_run_and_lists_the_handlers() -> None:
+    failure, _ = failure_of_call("append_entries")
+    assert isinstance(failure, StudentError)
+    assert failure.message == (
+        "peers[0].call('append_entries', ...): the server has no RPC handler named "
+        "'append_entries'; its handlers are: broken, nothing, unsendable")
+
+
+@pytest.mark.parametrize(("method", "problem"), [
+    ("_private", "'_private' starts with '_', and private methods cannot be called over the "
+                 "network"),
+    ("kill", "'kill' is part of the tester's API, not an RPC handler; write a separate handler "
+             "method for the RPC"),
+    ("get_state", "'get_state' is part of the tester's API"),
+    (42, "the method name must be a str, not int"),
+])
+def test_private_reserved_and_non_string_method_names_are_refused(method: Any,
+                                                                  problem: str) -> None:
+    failure, _ = failure_of_call(method)
+    assert isinstance(failure, StudentError)
+    assert failure.message.startswith(f"peers[0].call({method!r}, ...): {problem}")
+
+
+def test_a_non_plain_argument_raises_codec_error_into_the_caller_with_its_path() -> None:
+    sim, _, services = cluster(1, 1)
+
+    async def main() -> str:
+        with pytest.raises(CodecError) as info:
+            await client(sim, 0).call("echo", Args([1, {"k": {2}}]))
+        return str(info.value)
+
+    message = run(sim, main())
+    assert message.startswith("call('echo'): Args.value[1]['k']: a set cannot cross the network")
+    assert sim.net.total_rpcs == 0 and services[0].calls == 0  # refused before sending
+
+
+def test_a_codec_error_escaping_a_servers_task_fails_the_run_as_its_fault() -> None:
+    class Sender(EchoService):
+        async def send(self) -> None:
+            await client(sim, 0, src=0).call("echo", Args(bytearray(b"x")))
+
+    sim, incs, services = cluster(1, 1, Sender)
+
+    async def main() -> None:
+        incs[0].run(lambda: asyncio.get_running_loop().create_task(services[0].send()))
+        await asyncio.sleep(5)
+
+    failure = sim.run(main()).failure
+    assert isinstance(failure, StudentError)
+    assert failure.where == "server 0 (incarnation 1)"
+    assert failure.message.startswith("CodecError: call('echo'): Args.value: a bytearray cannot "
+                                      "cross the network; convert it with bytes(...)")
+
+
+def test_an_unknown_method_called_by_a_servers_code_names_the_calling_server() -> None:
+    class Caller(EchoService):
+        async def send(self) -> None:
+            await client(sim, 1, src=0).call("request_vote", Args())
+
+    sim, incs, services = cluster(1, 2, Caller)
+
+    async def main() -> None:
+        incs[0].run(lambda: asyncio.get_running_loop().create_task(services[0].send()))
+        await asyncio.sleep(5)
+
+    failure = sim.run(main()).failure
+    assert isinstance(failure, StudentError)
+    assert failure.message.startswith("peers[1].call('request_vote', ...): the server has no RPC "
+                                      "handler named 'request_vote'")
+    assert failure.where == "server 0 (incarnation 1)"
+
+
+# ------------------------------------------------------- interception (scenarios)
+
+
+def test_an_interceptor_sees_each_request_and_reply_in_its_own_direction() -> None:
+    sim, _, _ = cluster(1, 2)
+    seen: list[tuple[str, int, int, str]] = []
+
+    def watch(msg: Message) -> None:
+        seen.append((msg.kind, msg.src, msg.dst, msg.method))
+
+    async def main() -> None:
+        sim.net.intercept(watch)
+        await client(sim, 1, src=0).call("echo", Args(1))
+        await client(sim, 0, src=1, enabled=False).call("echo", Args(2))  # not on a live link
+        sim.net.intercept(None)
+        await client(sim, 1, src=0).call("echo", Args(3))
+
+    run(sim, main())
+    assert seen == [("request", 0, 1, "echo"), ("reply", 1, 0, "echo")]
+
+
+def test_an_interceptor_can_drop_a_request_or_a_reply() -> None:
+    sim, _, services = cluster(1, 1)
+
+    async def main() -> list[Any]:
+        end = client(sim, 0)
+        sim.net.intercept(lambda m: "drop" if m.kind == "request" else None)
+        first = await end.call("echo", Args(1))
+        sim.net.intercept(lambda m: "drop" if m.kind == "reply" else None)
+        second = await end.call("echo", Args(2))
+        return [first, second]
+
+    assert run(sim, main()) == [None, None]
+    assert [a.value for a in services[0].received] == [2]  # the dropped reply's handler ran
+    assert lost_reasons(sim) == {"request dropped (scenario)": 1, "reply dropped (scenario)": 1}
+
+
+def test_held_messages_wait_for_release_or_discard() -> None:
+    sim, _, services = cluster(1, 1)
+
+    async def main() -> dict[str, Any]:
+        net = sim.net
+        end = client(sim, 0)
+        net.intercept(lambda m: "hold")
+        first = asyncio.ensure_future(end.call("echo", Args("first")))
+        second = asyncio.ensure_future(end.call("echo", Args("second")))
+        await asyncio.sleep(5)
+        held = [repr(m) for m in net.held()]
+        calls_while_held = services[0].calls
+        released = net.release(lambda m: m.call == 1)  # the first request ...
+        await asyncio.sleep(1)
+        held_replies = [(m.kind, m.call) for m in net.held()]  # ... whose reply is held too
+        discarded = net.discard()
+        net.intercept(None)
+        return {"held": held, "calls_while_held": calls_while_held, "released": released,
+                "held_replies": held_replies, "discarded": discarded,
+                "results": [await first, await second]}
+
+    result = run(sim, main())
+    assert result["held"] == ["<request #1 echo S-1->S0 @0.0000>",
+                              "<request #2 echo S-1->S0 @0.0000>"]
+    assert result["calls_while_held"] == 0 and result["released"] == 1
+    assert result["held_replies"] == [("request", 2), ("reply", 1)]
+    assert result["discarded"] == 2
+    assert result["results"] == [None, None]
+    assert services[0].calls == 1
+    assert lost_reasons(sim) == {"discarded (scenario)": 2}
+
+
+def test_an_interceptor_can_delay_a_message_by_a_number_of_seconds() -> None:
+    sim, _, _ = cluster(1, 1)
+
+    async def main() -> float:
+        sim.net.intercept(lambda m: 2.5 if m.kind == "reply" else None)
+        await client(sim, 0).call("echo", Args(1))
+        return asyncio.get_running_loop().time()
+
+    assert 2.5 + 2 * LO <= run(sim, main()) <= 2.5 + 2 * HI
+
+
+def test_an_interceptor_returning_something_else_is_refused() -> None:
+    sim, _, _ = cluster(1, 1)
+
+    async def main() -> None:
+        sim.net.intercept(lambda m: "later")
+        await client(sim, 0).call("echo", Args(1))
+
+    failure = sim.run(main()).failure
+    assert failure is not None
+    assert "an interceptor returned 'later'; return None, 'drop', 'hold' or a delay in seconds" \
+        in str(failure)

@@ -125,7 +125,7 @@ MUTANTS: tuple[Mutant, ...] = (
         id="E6", part="2A",
         bug="I step down when an RPC request carries a higher term, but ignore the term in RPC replies",
         source="Figure 2, Rules for Servers, All Servers 2",
-        expected=("test_late_reply_scenario_2b", "test_figure8_scenario_2c"),
+        expected=("test_stale_leader_scenario_2a", "test_figure8_scenario_2c"),
         edits=(("""        if reply.term > self.current_term:
             self.become_follower(reply.term)
             return

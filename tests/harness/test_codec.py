@@ -176,11 +176,21 @@ def test_a_bad_value_in_a_dict_is_found_by_its_key() -> None:
     assert refusal({"a": [1], "b": [2, {3}]}).startswith("value['b'][1]: a set cannot cross")
 
 
-def test_a_list_that_contains_itself_is_refused_instead_of_recursing_forever() -> None:
+def test_a_list_that_contains_itself_is_copied_without_recursing_forever() -> None:
     loop: list[Any] = [1]
     loop.append(loop)
-    message = refusal(Args(loop))
-    assert message.startswith("Args.value[1][1][1]")
+    copy = decode(encode(Args(loop)))
+    assert copy.value is not loop and copy.value[1] is copy.value
+
+
+def test_data_nested_too_deep_is_refused_with_the_path() -> None:
+    deep: list[Any] = []
+    node = deep
+    for _ in range(5000):
+        node.append([])
+        node = node[0]
+    message = refusal(Args(deep))
+    assert message.startswith("Args.value[0][0][0]")
     assert message.endswith("data nested more than 100 levels deep (a list that contains itself?) "
                             "cannot cross the network")
 

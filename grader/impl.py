@@ -20,13 +20,12 @@ and carries on.
 
 from __future__ import annotations
 
-import ast
 import importlib.util
 import inspect
 import sys
 import traceback
 from pathlib import Path
-from types import ModuleType
+from types import CodeType, ModuleType
 from typing import Any
 
 from harness import guard_module_globals
@@ -62,19 +61,35 @@ def resolve_impl(spec: str) -> Path:
     return path.resolve()
 
 
-def load_impl(path: Path, *, module_name: str | None = None) -> type:
-    """Import ``path`` and return its ``Raft`` class (cached per path)."""
+def compile_impl(path: Path) -> CodeType | None:
+    """The file's code object, compiled without running anything (None if it
+    does not compile; loading it then reports why)."""
+    try:
+        return compile(_read(path), str(path.resolve()), "exec", dont_inherit=True)
+    except (SyntaxError, ValueError, ImplError, MemoryError, RecursionError):
+        return None
+
+
+def load_impl(path: Path, *, module_name: str | None = None,
+              code: CodeType | None = None) -> type:
+    """Import ``path`` and return its ``Raft`` class (cached per path).
+
+    ``code``, if given, is the file already compiled (the worker compiles a
+    submission once, before forking the process that runs each test)."""
     path = path.resolve()
     if path in _loaded:
         return _loaded[path]
-    source = _read(path)
-    try:
-        ast.parse(source, filename=str(path))
-    except SyntaxError as e:
-        raise ImplError(f"{path.name} does not parse: line {e.lineno}: {e.msg}. Fix the "
-                        "syntax error; `python -m py_compile` on the file shows it too.") from None
+    if code is None:
+        try:
+            code = compile(_read(path), str(path), "exec", dont_inherit=True)
+        except SyntaxError as e:
+            raise ImplError(f"{path.name} does not parse: line {e.lineno}: {e.msg}. Fix the "
+                            "syntax error; `python -m py_compile` on the file shows it "
+                            "too.") from None
+        except ValueError as e:  # e.g. a null byte in the source
+            raise ImplError(f"{path.name} cannot be compiled: {e}") from None
     name = module_name or _next_module_name()
-    module = _import(path, name)
+    module = _import(path, name, code)
     raft = getattr(module, "Raft", None)
     if not inspect.isclass(raft):
         raise ImplError(f"{path.name} defines no class named Raft: the grader creates servers "
@@ -101,14 +116,14 @@ def _next_module_name() -> str:
     return "raftlab_impl" if taken == 0 else f"raftlab_impl_{taken + 1}"
 
 
-def _import(path: Path, name: str) -> ModuleType:
+def _import(path: Path, name: str, code: CodeType) -> ModuleType:
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise ImplError(f"cannot import {path}")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     try:
-        spec.loader.exec_module(module)
+        exec(code, module.__dict__)
     except BaseException as e:
         del sys.modules[name]
         if isinstance(e, KeyboardInterrupt):

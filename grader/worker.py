@@ -38,12 +38,13 @@ import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
+from types import CodeType
 from typing import Any
 
 from harness import EXIT_SPIN, run_lab_test
 
 from . import traceview
-from .impl import ImplError, load_impl
+from .impl import ImplError, compile_impl, load_impl
 from .results import TestRecord, part_of
 from .suite_index import all_tests
 
@@ -70,7 +71,7 @@ def base_record(job: dict[str, Any]) -> TestRecord:
 def check_impl(job: dict[str, Any]) -> dict[str, Any]:
     """A "check" job: can the implementation be loaded at all?"""
     try:
-        load_impl(Path(job["impl"]))
+        load_impl(Path(job["impl"]), code=_compiled.get(job["impl"]))
     except ImplError as e:
         return {"check": True, "ok": False, "message": str(e)}
     return {"check": True, "ok": True, "message": None}
@@ -86,7 +87,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
         rec.message = f"no lab test named {job['test']}"
         return rec.to_dict()
     try:
-        raft = load_impl(Path(job["impl"]))
+        raft = load_impl(Path(job["impl"]), code=_compiled.get(job["impl"]))
     except ImplError as e:
         rec.kind = "error"
         rec.message = f"cannot load the implementation: {e}"
@@ -120,9 +121,16 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
 # ------------------------------------------------------------------ isolation
 
 
+_compiled: dict[str, CodeType | None] = {}
+"""Submissions compiled by the zygote (compiling runs none of their code), so
+each forked child skips parsing. Keyed by path; a file is compiled once."""
+
+
 def run_isolated(job: dict[str, Any],
                  run: Callable[[dict[str, Any]], dict[str, Any]] = run_job) -> dict[str, Any]:
     """Run ``run(job)`` in a forked child; diagnose however the child ends."""
+    if "impl" in job and job["impl"] not in _compiled:
+        _compiled[job["impl"]] = compile_impl(Path(job["impl"]))
     cap = float(job.get("wall", 60.0))
     read_fd, write_fd = os.pipe()
     errors = tempfile.TemporaryFile()  # noqa: SIM115 - closed on every path below

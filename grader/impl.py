@@ -26,7 +26,6 @@ import sys
 import traceback
 from pathlib import Path
 from types import CodeType, ModuleType
-from typing import Any
 
 from harness import guard_module_globals
 
@@ -135,8 +134,3 @@ def _import(path: Path, name: str, code: CodeType) -> ModuleType:
                         "define things; import only the standard library and harness.") from e
     guard_module_globals(module)
     return module
-
-
-def describe(raft: Any) -> str:
-    """Where a loaded Raft class came from, for report headers."""
-    return getattr(sys.modules.get(raft.__module__), "__file__", "?") or "?"

@@ -19,7 +19,6 @@ import shlex
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -115,13 +114,3 @@ def _run_with_progress(pool: WorkerPool, jobs: list[Job], console: Console | Non
                             f"seed {rec.seed} {rec.kind}")
 
         return pool.run(jobs, on_done=done, deadline=deadline)
-
-
-def results_for_single(results: dict[str, Results]) -> Results:
-    (only,) = results.values()
-    return only
-
-
-def describe_plan(plan: Plan, workers: int) -> dict[str, Any]:
-    return {"tests": len(plan.tests), "seeds": plan.seeds, "workers": workers,
-            "runs": len(plan.tests) * len(plan.seeds) * len(plan.impls)}

@@ -38,10 +38,8 @@ from __future__ import annotations
 import copyreg
 import dataclasses
 import io
-import itertools
 import pickle
 import sys
-from collections.abc import Iterable
 from typing import Any, Final
 
 from ._errors import CodecError
@@ -50,9 +48,6 @@ _PROTOCOL: Final = 3  # see the module docstring: sets must reach reducer_overri
 _MAX_DEPTH: Final = 100
 _LEAF: Final = frozenset({type(None), bool, int, float, str, bytes})
 _SEQ: Final = frozenset({list, tuple})
-_LEAF_OR_SEQ: Final = _LEAF | _SEQ
-_compress: Final = itertools.compress
-_chain: Final = itertools.chain.from_iterable
 
 # Dataclass types already checked: True if allowed; else the reason.
 _class_ok: dict[type, bool | str] = {}
@@ -119,50 +114,6 @@ def decode(data: bytes) -> Any:
     return _loads(data)
 
 
-def _ok(obj: object, depth: int) -> bool:
-    """Fast check: True if ``obj`` is plain data. No path bookkeeping.
-
-    Sequences are checked a level at a time with ``set(map(type, ...))``,
-    which runs at C speed, so a log of (term, command) tuples costs no Python
-    call per entry; only mixed or nested content recurses.
-    """
-    if depth > _MAX_DEPTH:
-        return False
-    t = type(obj)
-    if t in _LEAF:
-        return True
-    if t in _SEQ:
-        seq: list[Any] | tuple[Any, ...] = obj  # type: ignore[assignment]
-        kinds = set(map(type, seq))
-        if kinds <= _LEAF:
-            return True
-        if kinds <= _LEAF_OR_SEQ:
-            nested: Iterable[Iterable[Any]] = _compress(seq, map(_SEQ.__contains__, map(type, seq)))
-            if set(map(type, _chain(nested))) <= _LEAF:
-                return True
-        for x in seq:
-            if type(x) not in _LEAF and not _ok(x, depth + 1):
-                return False
-        return True
-    if t is dict:
-        for k in obj:  # type: ignore[attr-defined]
-            if type(k) not in _LEAF and not (type(k) is tuple and _ok(k, depth + 1)):
-                return False
-        return _ok(list(obj.values()), depth)  # type: ignore[attr-defined]
-    ok = _class_ok.get(t)
-    if ok is None:
-        ok = _check_class(t)
-    if ok is not True:
-        return False
-    d = getattr(obj, "__dict__", None)
-    if d is not None:
-        if set(map(type, d.values())) <= _LEAF:  # the common case: flat fields
-            return True
-        return _ok(list(d.values()), depth)
-    return _ok([getattr(obj, f.name) for f in dataclasses.fields(obj)],  # type: ignore[arg-type]
-               depth)
-
-
 def _check_class(t: type) -> bool | str:
     """Is ``t`` a dataclass the receiver can rebuild? Cache the verdict."""
     verdict: bool | str
@@ -184,7 +135,7 @@ def _explain(root: object) -> str:
     """Slow path: find the first offending value and say why, with its path."""
     start = type(root).__name__ if dataclasses.is_dataclass(root) else "value"
     found = _find(root, start, 0)
-    assert found is not None, "a value _ok refused must have a culprit"
+    assert found is not None, "a value the pickler refused must have a culprit"
     path, reason = found
     return f"{path}: {reason}"
 
@@ -205,7 +156,7 @@ def _find(obj: object, path: str, depth: int) -> tuple[str, str] | None:
         return None
     if t is dict:
         for k, v in obj.items():  # type: ignore[attr-defined]
-            if type(k) not in _LEAF and not (type(k) is tuple and _ok(k, depth + 1)):
+            if type(k) not in _LEAF and not (type(k) is tuple and _find(k, "", depth + 1) is None):
                 return f"{path}[{k!r}]", (
                     f"a dict key of type {type(k).__name__} cannot cross the network; "
                     "use str, int or a tuple of them")

@@ -4,6 +4,12 @@
     loop.run_until_complete(main())   # ordinary asyncio code runs on it
     loop.time()                       # virtual seconds since the start
 
+Both sides of a run use it. The trusted side runs the tester on one (with the
+network's events and each server's next wake-up as timers); each server life
+runs its own, in its sandbox, stepped by the trusted side with
+``run_until_idle(now)``: the clock is set to ``now`` and every callback due by
+then runs, including those they schedule, until nothing more is due.
+
 When nothing is runnable the clock jumps straight to the next timer, so a
 ``sleep(120)`` costs nothing. Everything asyncio offers (``sleep``,
 ``wait_for``, ``timeout``, ``Queue``, ``Event``, ``Lock``, ``TaskGroup``)
@@ -27,15 +33,15 @@ Guards (each raises a StudentError subclass whose message names the fix):
   * wall clock - the run used more than ``limits.wall_seconds`` of real time;
   * virtual time past ``limits.virtual_seconds`` raises VirtualTimeLimit,
     which the caller words (MIT: "test took longer than 120 seconds").
-A callback that spins without returning is caught by ``_guards.SpinWatchdog``.
+A callback that spins without returning is caught by ``_sandbox.guards``'s
+watchdog, which watches ``PROGRESS`` (every loop's iterations) move.
 
 Failures: an exception escaping any task or callback is not logged and
 forgotten, as asyncio's default handler does: the loop records it (``fail``)
-and raises it out of ``run_until_complete`` at once.
-
-Ownership: ``create_task`` and ``call_at`` register what they create with the
-incarnation whose code is running (see ``_owner``), so a crash cancels exactly
-that server's work.
+and raises it out of ``run_until_complete`` / ``run_until_idle`` at once. On
+a server's loop (``student`` set) every failure is the student's, whatever its
+type; on the tester's, only Fatal and StudentError are on purpose, and
+anything else is raftlab's own bug (HarnessError).
 """
 
 from __future__ import annotations
@@ -48,6 +54,7 @@ import contextvars
 import heapq
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable, Coroutine, Generator
 from dataclasses import dataclass
@@ -66,12 +73,10 @@ from ._errors import (
     WallClockLimitError,
     student_traceback,
 )
-from ._owner import Incarnation, _owner, harness_context, owner_of_context
 
 T = TypeVar("T")
 
 _perf_counter: Final = time.perf_counter  # captured before any guard patches time
-_wake_sleeper: Final = asyncio.futures._set_result_unless_cancelled  # type: ignore[attr-defined]
 _ASYNCIO_DIR: Final = os.path.dirname(asyncio.__file__) + os.sep
 _HARNESS_DIR: Final = os.path.dirname(__file__) + os.sep
 _heappush: Final = heapq.heappush
@@ -80,6 +85,9 @@ _heappop: Final = heapq.heappop
 # Compact the timer heap when at least this many cancelled timers sit in it
 # and they make up half of it.
 _COMPACT_MIN: Final = 512
+
+PROGRESS: Final = [0]
+"""Loop iterations of every loop in this process; the spin watchdog watches it move."""
 
 
 class _Teardown:
@@ -112,31 +120,25 @@ class Limits:
 
 
 class SimTask(asyncio.Task[Any]):
-    """An asyncio Task that hashes by creation order, and knows its owner."""
+    """An asyncio Task that hashes by creation order."""
 
-    __slots__ = ("_rl_owner", "_rl_seq")
+    __slots__ = ("_rl_seq",)
 
     def __init__(self, coro: Coroutine[Any, Any, Any], *, loop: SimLoop,
-                 name: str | None, context: contextvars.Context | None,
-                 seq: int, owner: Incarnation | None) -> None:
+                 name: str | None, context: contextvars.Context | None, seq: int) -> None:
         # Set before Task.__init__, which already hashes the task.
         self._rl_seq = seq
-        self._rl_owner = owner
         super().__init__(coro, loop=loop, name=name, context=context)
 
     def __hash__(self) -> int:
         return self._rl_seq
 
-    @property
-    def owner(self) -> Incarnation | None:
-        return self._rl_owner
-
 
 class _Event:
-    """A harness-internal timer: cheaper than a TimerHandle, owned by no server.
+    """A harness-internal timer: cheaper than a TimerHandle.
 
     It has the attributes ``_run_once`` reads from handles. Harness code does
-    not raise; if it does, that is a HarnessError.
+    not raise; if it does, that is a HarnessError (on the tester's loop).
     """
 
     __slots__ = ("_args", "_callback", "_cancelled", "_context", "_loop", "_scheduled")
@@ -147,7 +149,7 @@ class _Event:
         self._args = args
         self._cancelled = False
         self._scheduled = True
-        self._context = loop._harness_ctx
+        self._context = None
 
     def cancel(self) -> None:
         if not self._cancelled:
@@ -161,29 +163,37 @@ class _Event:
         except (KeyboardInterrupt, SystemExit):
             raise
         except BaseException as exc:
-            self._loop.fail(exc, None, what=f"harness callback {self._callback.__qualname__}")
+            self._loop.fail(exc, what=f"harness callback {self._callback.__qualname__}")
 
 
 class SimLoop(asyncio.BaseEventLoop):
-    """The virtual-time loop. See the module docstring."""
+    """The virtual-time loop. See the module docstring.
+
+    ``label`` names whose code runs on it ("server 2 (incarnation 1)" for a
+    server's loop, "tester" for the trusted side's); ``student`` says whether
+    every failure on it is the student's.
+    """
 
     # BaseEventLoop's private state that this loop drives (CPython 3.11-3.13).
     _ready: collections.deque[Any]
     _scheduled: list[Any]
     _stopping: bool
     _timer_cancelled_count: int
+    _thread_id: int | None
     _check_closed: Callable[[], None]
 
-    def __init__(self, limits: Limits | None = None) -> None:
+    def __init__(self, limits: Limits | None = None, *, label: str = "tester",
+                 student: bool = False) -> None:
         super().__init__()
         self.limits = limits or Limits()
+        self.label = label
+        self.student = student
         self._time_limit = self.limits.virtual_seconds
         self._instant_limit = self.limits.same_instant_callbacks
         self._now = 0.0
         self._timer_seq = 0
         self._task_seq = 0
         self._clock_resolution = 1e-9
-        self._harness_ctx = harness_context()
         # The run's first failure, raised out of _run_once after the callback
         # that caused it. Later failures are consequences and are dropped.
         self._fatal: BaseException | None = None
@@ -193,8 +203,8 @@ class SimLoop(asyncio.BaseEventLoop):
         self._wall_start = _perf_counter()
         self._current: asyncio.Handle | None = None
         self._tearing_down = False
-        # Called after every callback, with the callback's context (monitors).
-        self.after_callback: Callable[[contextvars.Context], None] | None = None
+        # Called after every callback (the trusted side's bookkeeping).
+        self.after_callback: Callable[[], None] | None = None
         # Told about every failure recorded (the trace).
         self.on_failure: Callable[[BaseException], None] | None = None
         self.set_exception_handler(_exception_handler)
@@ -206,7 +216,6 @@ class SimLoop(asyncio.BaseEventLoop):
 
     @property
     def iterations(self) -> int:
-        """Loop iterations so far; the spin watchdog watches it move."""
         return self._iterations
 
     @property
@@ -226,27 +235,15 @@ class SimLoop(asyncio.BaseEventLoop):
         self._timer_seq = seq + 1
         _heappush(self._scheduled, (when, seq, timer))
         timer._scheduled = True  # type: ignore[attr-defined]
-        owner = _owner.get() if context is None else context.get(_owner)
-        if owner is not None:
-            if owner.alive:
-                owner.adopt_timer(timer)
-            elif callback is not _wake_sleeper:
-                # A crashed server's code schedules nothing that runs; only the
-                # wake-up of an asyncio.sleep in a dying task's `finally` goes
-                # through, so tidy cleanup can finish and the task end.
-                timer.cancel()
         return timer
 
     def call_internal(self, delay: float, callback: Callable[..., object], *args: Any) -> _Event:
-        """Schedule a harness callback owned by no server, ``delay`` s from now."""
+        """Schedule a harness callback ``delay`` s from now."""
         return self.schedule(self._now + delay, callback, *args)
 
     def schedule(self, when: float, callback: Callable[..., object], *args: Any) -> _Event:
-        """Schedule a harness callback owned by no server at time ``when``.
-
-        The network's hot path: no TimerHandle, no context switch, and a
-        crash never cancels it (a message in flight is in the network).
-        """
+        """Schedule a harness callback at time ``when`` (the network's hot path:
+        no TimerHandle, no context switch)."""
         event = _Event(self, callback, args)
         seq = self._timer_seq
         self._timer_seq = seq + 1
@@ -257,41 +254,27 @@ class SimLoop(asyncio.BaseEventLoop):
                     name: object = None,
                     context: contextvars.Context | None = None) -> asyncio.Task[T]:
         self._check_closed()
-        owner = _owner.get() if context is None else context.get(_owner)
         seq = self._task_seq
         self._task_seq = seq + 1
         task = SimTask(coro, loop=self, name=None if name is None else str(name),  # type: ignore[arg-type]
-                       context=context, seq=seq, owner=owner)
-        if owner is not None:
-            owner.tasks[task] = None
-            if not owner.alive:  # a zombie's new task dies at once
-                task.cancel()
-        task.add_done_callback(self._task_done, context=self._harness_ctx)
+                       context=context, seq=seq)
+        task.add_done_callback(self._task_done)
         return task
 
     def _task_done(self, task: asyncio.Task[Any]) -> None:
-        owner: Incarnation | None = getattr(task, "_rl_owner", None)
-        if owner is not None:
-            owner.tasks.pop(task, None)
         if task.cancelled() or task is self._main:
             return
         exc = task.exception()
         if exc is not None:
-            self.fail(exc, owner, what=f"task {_task_label(task)}")
+            self.fail(exc, what=f"task {_task_label(task)}")
 
     # ------------------------------------------------------------- failures
 
-    def fail(self, exc: BaseException, owner: Incarnation | None = None, *,
-             what: str = "") -> None:
-        """Record a failure of the run; the loop raises it after this callback.
-
-        An exception from code owned by a server is a StudentError; one from
-        harness-owned code is a HarnessError, unless it already is a Fatal or
-        StudentError (the tester raises those on purpose).
-        """
+    def fail(self, exc: BaseException, *, what: str = "") -> None:
+        """Record a failure of the run; the loop raises it after this callback."""
         if self._tearing_down:
             return
-        err = classify(exc, owner, what)
+        err = classify(exc, self.label if self.student else None, what)
         if self._fatal is None:
             self._fatal = err
             if self.on_failure is not None:
@@ -321,10 +304,47 @@ class SimLoop(asyncio.BaseEventLoop):
                     raise VirtualTimeLimit(f"virtual time passed {self._time_limit:g} s")
                 self._now = when
                 self._instant_callbacks = 0
-        elif (self._timer_cancelled_count > _COMPACT_MIN
-              and 2 * self._timer_cancelled_count > len(heap)):
-            heap = self._compact_heap()
+        self._run_due()
 
+    def set_time(self, now: float) -> None:
+        """Move the clock to ``now`` (never backwards) without running anything."""
+        if now > self._now:
+            self._now = now
+            self._instant_callbacks = 0
+
+    def next_wake(self) -> float | None:
+        """When this loop next has something to run: now if a callback is ready,
+        else its earliest timer, else None."""
+        if self._ready:
+            return self._now
+        heap = self._scheduled
+        while heap and heap[0][2]._cancelled:
+            _heappop(heap)[2]._scheduled = False
+            self._timer_cancelled_count -= 1
+        return heap[0][0] if heap else None
+
+    def run_until_idle(self, now: float) -> float | None:
+        """Set the clock to ``now`` (never backwards) and run every callback due by
+        then, and those they schedule, until nothing more is due. Returns the time
+        of the next timer, or None. A failure is raised out of here."""
+        if now > self._now:
+            self._now = now
+            self._instant_callbacks = 0
+        heap: list[tuple[float, int, Any]] = self._scheduled
+        ready = self._ready
+        while ready or (heap and heap[0][0] <= self._now):
+            self._run_due()
+            heap = self._scheduled  # compaction may have replaced it
+        return self.next_wake()
+
+    def _run_due(self) -> None:
+        """One iteration: move due timers to the ready queue, then run the callbacks
+        that were ready at its start."""
+        ready = self._ready
+        heap: list[tuple[float, int, Any]] = self._scheduled
+        if (self._timer_cancelled_count > _COMPACT_MIN
+                and 2 * self._timer_cancelled_count > len(heap)):
+            heap = self._compact_heap()
         now = self._now
         while heap and heap[0][0] <= now:
             handle = _heappop(heap)[2]
@@ -336,6 +356,7 @@ class SimLoop(asyncio.BaseEventLoop):
 
         ntodo = len(ready)
         iterations = self._iterations = self._iterations + 1
+        PROGRESS[0] += 1
         instant = self._instant_callbacks = self._instant_callbacks + ntodo
         if instant > self._instant_limit:
             raise self._livelock()
@@ -351,7 +372,7 @@ class SimLoop(asyncio.BaseEventLoop):
             self._current = handle
             handle._run()
             if after is not None and self._fatal is None:
-                after(handle._context)
+                after()
             if self._fatal is not None:
                 self._current = None
                 raise self._fatal
@@ -398,18 +419,13 @@ class SimLoop(asyncio.BaseEventLoop):
             busiest[label] = busiest.get(label, 0) + 1
         top = sorted(busiest.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
         names = "; ".join(label for label, _ in top) or "unknown"
-        owner = None
-        for handle in self._ready:
-            owner = owner_of_context(handle._context)
-            if owner is not None:
-                break
         return LivelockError(
             f"virtual time is stuck at {self._now:.3f} s: "
             f"{self.limits.same_instant_callbacks:,} callbacks ran without the clock moving. "
             f"Busy: {names}. A loop such as `while not done: await asyncio.sleep(0)` never "
             "lets time pass, so nothing else can happen. Sleep for a real interval "
             "(`await asyncio.sleep(0.01)`) or wait on an asyncio.Event / Condition instead.",
-            where=owner.label if owner else "")
+            where=self.label if self.student else "")
 
     # ------------------------------------------------------- refused features
 
@@ -428,6 +444,20 @@ class SimLoop(asyncio.BaseEventLoop):
     def _process_events(self, event_list: Any) -> None:
         pass
 
+    # ---------------------------------------------------------- activation
+
+    @contextlib.contextmanager
+    def running(self) -> Generator[None, None, None]:
+        """Make this the running loop of the thread for a while (a server's step)."""
+        previous = asyncio.events._get_running_loop()
+        asyncio.events._set_running_loop(self)
+        self._thread_id = threading.get_ident()
+        try:
+            yield
+        finally:
+            self._thread_id = None
+            asyncio.events._set_running_loop(previous)
+
     # -------------------------------------------------------------- teardown
 
     def shutdown(self, max_iterations: int = 1_000) -> None:
@@ -443,6 +473,7 @@ class SimLoop(asyncio.BaseEventLoop):
         pending = [t for t in _tasks_in_order(self) if not t.done()]
         for task in pending:
             task.cancel()
+        previous = asyncio.events._get_running_loop()
         asyncio.events._set_running_loop(self)  # tasks may call asyncio while unwinding
         try:
             with contextlib.suppress(BaseException):  # a limit, or a task that will not die
@@ -467,7 +498,7 @@ class SimLoop(asyncio.BaseEventLoop):
                     if getattr(coro, "cr_frame", None) is not None:
                         _bury(coro)  # it ignored GeneratorExit: it cannot be closed
         finally:
-            asyncio.events._set_running_loop(None)
+            asyncio.events._set_running_loop(previous)
         self._fatal = None
         self._ready.clear()
         self.close()
@@ -515,35 +546,36 @@ def _exception_handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any])
     if exc is None:
         return  # asyncio's warnings ("Task was destroyed ..."): not failures
     handle = context.get("handle")
-    ctx = getattr(handle, "_context", None)
-    owner = owner_of_context(ctx) if ctx is not None else None
-    loop.fail(exc, owner, what=f"callback {_handle_label(handle)}" if handle else "")
+    loop.fail(exc, what=f"callback {_handle_label(handle)}" if handle else "")
 
 
-def classify(exc: BaseException, owner: Incarnation | None, what: str = "") -> BaseException:
-    """Turn an exception that ended a run into Fatal / StudentError / HarnessError."""
-    if isinstance(exc, (Fatal, HarnessError, VirtualTimeLimit)):
-        return exc
-    if isinstance(exc, StudentError):
-        if not exc.where and owner is not None:
-            exc.where = owner.label
+def classify(exc: BaseException, where: str | None, what: str = "") -> BaseException:
+    """Turn an exception that ended a run into Fatal / StudentError / HarnessError.
+
+    ``where`` is the server life whose code raised it (every exception is then
+    the student's, whatever its type), or None for the tester's own code.
+    """
+    if where is None:
+        if isinstance(exc, (Fatal, HarnessError, VirtualTimeLimit, StudentError)):
+            return exc
+        if isinstance(exc, Exception):
+            err = HarnessError(f"internal error in raftlab: {type(exc).__name__}: {exc}")
+            err.__cause__ = exc
+            return err
+        return exc  # KeyboardInterrupt, SystemExit: let them through
+    if isinstance(exc, StudentError) and type(exc).__module__ == StudentError.__module__:
+        if not exc.where:
+            exc.where = where
         return exc
     if isinstance(exc, SpinInterrupt):
-        return SpinError(str(exc), where=owner.label if owner else "")
+        return SpinError(str(exc), where=where)
     if isinstance(exc, MemoryError):
         return StudentError(f"{what or 'the code'} ran out of memory: {OUT_OF_MEMORY}",
-                            where=owner.label if owner else "")
-    tb = student_traceback(exc)
-    if owner is not None:
-        return StudentError(
-            f"{type(exc).__name__}: {exc} (raised in {what or 'its code'}; an exception "
-            "escaping an RPC handler or any task a Raft created fails the run)",
-            where=owner.label, details=tb)
-    if isinstance(exc, Exception):
-        err = HarnessError(f"internal error in raftlab: {type(exc).__name__}: {exc}")
-        err.__cause__ = exc
-        return err
-    return exc  # KeyboardInterrupt, SystemExit: let them through
+                            where=where)
+    return StudentError(
+        f"{type(exc).__name__}: {exc} (raised in {what or 'its code'}; an exception "
+        "escaping an RPC handler or any task a Raft created fails the run)",
+        where=where, details=student_traceback(exc))
 
 
 def _tasks_in_order(loop: SimLoop) -> list[asyncio.Task[Any]]:
@@ -553,10 +585,10 @@ def _tasks_in_order(loop: SimLoop) -> list[asyncio.Task[Any]]:
 
 
 def _task_label(task: asyncio.Task[Any]) -> str:
-    owner = getattr(task, "_rl_owner", None)
+    loop = task.get_loop()
     coro = task.get_coro()
     name = getattr(coro, "__qualname__", None) or type(coro).__name__
-    who = owner.label if owner is not None else "tester"
+    who = loop.label if isinstance(loop, SimLoop) else "tester"
     return f"{who} task {name}"
 
 
@@ -567,9 +599,8 @@ def _handle_label(handle: asyncio.Handle | None) -> str:
     task = getattr(cb, "__self__", None)
     if isinstance(task, asyncio.Task):
         return _task_label(task)
-    ctx = getattr(handle, "_context", None)
-    owner = owner_of_context(ctx) if ctx is not None else None
-    who = owner.label if owner is not None else "harness"
+    loop = getattr(handle, "_loop", None)
+    who = loop.label if isinstance(loop, SimLoop) else "harness"
     return f"{who} callback {getattr(cb, '__qualname__', repr(cb))}"
 
 

@@ -1,6 +1,6 @@
 """The tester: MIT's config.go for a cluster of Raft servers, in virtual time.
 
-    cfg = Config(sim, Raft, n=3, unreliable=False, snapshot=False)
+    cfg = Config(sim, n=3, unreliable=False, snapshot=False)   # sim.servers runs the Raft
     cfg.begin("Test (2A): initial election")
     leader = await cfg.check_one_leader()
     index = await cfg.one(cmd, expected_servers=3, retry=True)
@@ -13,21 +13,24 @@ simulator's clock), so MIT's timings carry over unchanged: ``check_one_leader``
 sleeps 450-549 ms per try, ``one`` polls every 20 ms, and so on. Randomness
 comes from the run's "tester" stream (``self.rand``), MIT's ``rand``.
 
-Student code is only ever called through ``_student``: as the server's
-incarnation (so what it starts belongs to that server), with its exceptions
-and malformed return values turned into a StudentError that says which method
-of which server misbehaved.
+Student code is only ever called through a server life's handle
+(``servers.ServerHandle``): a command to its sandbox, whose failures and
+malformed return values become a StudentError that says which method of which
+server misbehaved. ``rafts[i]`` is server i's handle (None while it is down).
 
 What config.go does that is kept (mit-raft-tests.md section 3):
   * ``crash1`` disconnects, deletes the server, copies the persister before
     ``kill()`` and again after, so the next life gets exactly the bytes saved
-    before the kill; the server's tasks are cancelled after ``kill()``.
+    before the kill; after ``kill()`` nothing of that life runs again.
   * ``start1`` crashes first, makes new (disabled) ends, ingests the persisted
     snapshot (2D), and does not connect.
   * ``logs`` survives restarts; ``n_committed`` counts crashed servers too.
   * apply errors end the run at once ("apply error: ...").
   * the applier for 2D calls ``snapshot()`` synchronously from the task that
     reads ``apply_ch``, every ``SNAPSHOT_INTERVAL`` entries.
+  * ``apply_ch`` is unbuffered: a server's ``put`` returns only after the
+    applier has taken the message and acted on it (and perhaps called
+    ``snapshot()``), as a send on Go's unbuffered applyCh may.
   * the 120 s limit is measured from the config's creation.
 Messages a crashed incarnation left in its ``apply_ch`` are dropped.
 """
@@ -36,24 +39,18 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
-from ._codec import decode, encode
-from ._errors import (
-    OUT_OF_MEMORY,
-    Fatal,
-    SpinError,
-    SpinInterrupt,
-    StudentError,
-    student_traceback,
-)
-from ._monitors import SafetyMonitor
-from ._network import ClientEnd
-from ._owner import Incarnation
-from ._persister import Persister, peak_raft_state_size
-from ._sim import Simulation
+from .._codec import encode
+from .._errors import Fatal, StudentError
+from .._protocol import ApplyMsg
+from .disk import Disk, peak_raft_state_size
+from .monitors import SafetyMonitor
+from .network import ClientEnd
+from .safe_decode import SafeDecodeError, safe_decode
+from .servers import ServerHandle
+from .sim import Simulation
 
 RAFT_ELECTION_TIMEOUT: Final = 1.0
 """Seconds: "The tester generously allows solutions to complete elections in one second"."""
@@ -63,20 +60,6 @@ SNAPSHOT_INTERVAL: Final = 10
 
 TIME_LIMIT: Final = 120.0
 """Seconds of (virtual) time a test may take, measured from the config's creation."""
-
-
-@dataclass
-class ApplyMsg:
-    """What Raft puts on ``apply_ch``: a committed command or an installed snapshot."""
-
-    command_valid: bool = False
-    command: Any = None
-    command_index: int = 0
-
-    snapshot_valid: bool = False
-    snapshot: bytes = b""
-    snapshot_term: int = 0
-    snapshot_index: int = 0
 
 
 @dataclass(frozen=True)
@@ -100,21 +83,19 @@ _MISSING: Final = object()
 class Config:
     """A cluster of ``n`` servers of one Raft implementation (config.go)."""
 
-    def __init__(self, sim: Simulation, impl: Callable[..., Any], n: int, unreliable: bool,
-                 snapshot: bool, *, monitors: bool = True) -> None:
+    def __init__(self, sim: Simulation, n: int, unreliable: bool, snapshot: bool, *,
+                 monitors: bool = True) -> None:
         self.sim = sim
         self.net = sim.net
         self.rand = sim.rng
-        self.impl = impl
         self.n = n
         self.snapshot = snapshot
         self.finished = False
         self.failed = False
-        self.rafts: list[Any | None] = [None] * n
-        self.incs: list[Incarnation | None] = [None] * n
+        self.rafts: list[ServerHandle | None] = [None] * n
         self.apply_err: list[str] = [""] * n
         self.connected: list[bool] = [False] * n
-        self.saved: list[Persister | None] = [None] * n
+        self.saved: list[Disk | None] = [None] * n
         self.ends: list[list[ClientEnd] | None] = [None] * n
         self.logs: list[dict[int, Any]] = [{} for _ in range(n)]
         self.last_applied: list[int] = [0] * n
@@ -127,7 +108,7 @@ class Config:
         self.max_index = 0
         self.max_index0 = 0
         self.passed_line: PassedLine | None = None
-        self.persisters: list[Persister] = []  # every persister handed to a server
+        self.disks: list[Disk] = []  # every disk handed to a server
         self.monitor = SafetyMonitor(sim) if monitors else None
 
         self.set_unreliable(unreliable)
@@ -139,53 +120,22 @@ class Config:
 
     # ------------------------------------------------------ calling students
 
-    def _student(self, i: int, what: str, fn: Callable[..., Any], *args: Any) -> Any:
-        """Call a method of server i's Raft as that server; wrap its failures."""
-        inc = self.incs[i]
-        assert inc is not None
-        try:
-            return inc.run(fn, *args)
-        except (KeyboardInterrupt, SystemExit):
-            raise
-        except (StudentError, Fatal):
-            raise
-        except SpinInterrupt as e:
-            raise SpinError(f"{what} {e.detail}", where=inc.label) from None
-        except MemoryError:
-            raise StudentError(f"{what} ran out of memory: {OUT_OF_MEMORY}",
-                               where=inc.label) from None
-        except BaseException as e:
-            raise StudentError(f"{what} raised {type(e).__name__}: {e}", where=inc.label,
-                               details=student_traceback(e)) from e
+    def _handle(self, i: int) -> ServerHandle:
+        rf = self.rafts[i]
+        assert rf is not None, f"server {i} is not running"
+        return rf
 
     def get_state(self, i: int) -> tuple[int, bool]:
         """Server i's ``get_state()`` (MIT: ``cfg.rafts[i].GetState()``), checked to
         return ``(term, is_leader)``."""
-        rf = self.rafts[i]
-        assert rf is not None
-        got = self._student(i, "get_state()", rf.get_state)
-        if (not isinstance(got, tuple) or len(got) != 2 or type(got[0]) is not int
-                or not isinstance(got[1], int)):
-            raise StudentError(f"get_state() returned {got!r}; it must return a tuple "
-                               "(current_term: int, is_leader: bool)", where=self._label(i))
-        term: int = got[0]
-        return term, bool(got[1])
+        term, is_leader = self._handle(i).call("get_state")
+        return term, is_leader
 
     def start_cmd(self, i: int, cmd: Any) -> tuple[int, int, bool]:
         """Server i's ``start(cmd)`` (MIT: ``cfg.rafts[i].Start(cmd)``), checked to
         return ``(index, term, is_leader)``."""
-        rf = self.rafts[i]
-        assert rf is not None
-        got = self._student(i, "start()", rf.start, cmd)
-        if (not isinstance(got, tuple) or len(got) != 3 or type(got[0]) is not int
-                or type(got[1]) is not int or not isinstance(got[2], int)):
-            raise StudentError(f"start({cmd!r}) returned {got!r}; it must return a tuple "
-                               "(index: int, term: int, is_leader: bool)", where=self._label(i))
-        return got[0], got[1], bool(got[2])
-
-    def _label(self, i: int) -> str:
-        inc = self.incs[i]
-        return inc.label if inc is not None else f"server {i}"
+        index, term, ok = self._handle(i).call("start", encode(cmd))
+        return index, term, ok
 
     # ------------------------------------------------------------ lifecycle
 
@@ -202,76 +152,66 @@ class Config:
             self.saved[i] = saved = saved.copy()
 
         rf = self.rafts[i]
-        inc = self.incs[i]
-        if rf is not None and inc is not None:
+        if rf is not None:
             self.rafts[i] = None
             applier = self._appliers[i]
             if applier is not None:
                 applier.cancel()  # messages the dead server left are dropped
                 self._appliers[i] = None
             try:
-                self._student(i, "kill()", rf.kill)
+                rf.call("kill")
             finally:
-                self.sim.crash(inc)
+                self.sim.crash(rf)
 
         if saved is not None:
-            raftlog = saved.read_raft_state()
-            snapshot = saved.read_snapshot()
-            fresh = Persister()
-            fresh.save(raftlog, snapshot)
-            self.saved[i] = fresh
+            self.saved[i] = Disk(saved.raft_state, saved.snapshot)
 
     def start1(self, i: int) -> None:
         """Start or re-start a Raft. If one already exists, "kill" it first."""
         self.crash1(i)
 
-        inc = self.sim.new_incarnation(i)
+        rf = self.sim.start_server(i, self.n)
         # new ends, so that the old crashed instance's ends can't send.
-        ends = [self.net.make_end(i, j, inc.number) for j in range(self.n)]
+        ends = [self.net.make_end(i, j, rf.number) for j in range(self.n)]
         self.ends[i] = ends
 
         self.last_applied[i] = 0
         saved = self.saved[i]
         if saved is not None:
             self.saved[i] = saved = saved.copy()
-            snapshot = saved.read_snapshot()
+            snapshot = saved.snapshot
             if snapshot:
                 # mimic KV server and process snapshot now. ideally Raft
                 # should send it up on apply_ch...
-                err = self.ingest_snap(i, snapshot, -1, inc)
+                err = self.ingest_snap(i, snapshot, -1, rf)
                 if err:
                     raise Fatal(err)
         else:
-            self.saved[i] = saved = Persister()
+            self.saved[i] = saved = Disk()
 
-        apply_ch: asyncio.Queue[Any] = asyncio.Queue()
-        self.persisters.append(saved)
-        self.incs[i] = inc
+        self.disks.append(saved)
+        if self.monitor is not None:
+            self.monitor.watch(rf, applied_through=self.last_applied[i])
         try:
-            rf = self._student(i, "Raft(...) (the constructor)", self.impl, list(ends), i,
-                               saved, apply_ch)
+            rf.boot(saved, ends, self.sim.student_seed(i, rf.number), self.sim.log_level)
         except StudentError:
-            self.sim.crash(inc)
-            self.incs[i] = None
+            self.sim.crash(rf)
             raise
         self.rafts[i] = rf
-        if self.monitor is not None:
-            self.monitor.watch(inc, rf, applied_through=self.last_applied[i])
         applier = self.applier_snap if self.snapshot else self.applier
-        self._appliers[i] = self.sim.loop.create_task(applier(i, inc, apply_ch))
-        self.net.add_server(i, rf, inc)
+        self._appliers[i] = self.sim.loop.create_task(applier(i, rf))
+        self.net.add_server(i, rf)
 
     def cleanup(self) -> None:
         """Kill every server (the run ends right after)."""
         self.finished = True
         for i in range(self.n):
             rf = self.rafts[i]
-            inc = self.incs[i]
-            if rf is not None and inc is not None:
+            if rf is not None:
                 try:
-                    self._student(i, "kill()", rf.kill)
+                    rf.call("kill")
                 finally:
-                    self.sim.crash(inc)
+                    self.sim.crash(rf)
 
     def check_timeout(self) -> None:
         """Enforce a two minute real-time limit on each test (virtual here)."""
@@ -311,8 +251,8 @@ class Config:
                 self.net.enable(ends_j[i], False)
 
     def _number(self, i: int) -> int:
-        inc = self.incs[i]
-        return inc.number if inc is not None and inc.alive else 0
+        rf = self.rafts[i]
+        return rf.number if rf is not None and rf.alive else 0
 
     def rpc_count(self, server: int) -> int:
         return self.net.rpc_count(server)
@@ -331,11 +271,11 @@ class Config:
 
     def log_size(self) -> int:
         """Maximum persisted Raft-state size over all servers (crashed ones too)."""
-        return max((p.raft_state_size() for p in self.saved if p is not None), default=0)
+        return max((d.raft_state_size() for d in self.saved if d is not None), default=0)
 
     def peak_log_size(self) -> int:
         """The largest persisted Raft state any server had during the test."""
-        return peak_raft_state_size(self.persisters)
+        return peak_raft_state_size(self.disks)
 
     # -------------------------------------------------------------- appliers
 
@@ -354,23 +294,22 @@ class Config:
         self.max_index = max(self.max_index, m.command_index)
         return err_msg, prevok
 
-    def _receive(self, i: int, inc: Incarnation, m: Any) -> ApplyMsg:
-        if not isinstance(m, ApplyMsg):
-            raise StudentError(f"apply_ch received {m!r}; put ApplyMsg(...) objects on it",
-                               where=inc.label)
+    async def _receive(self, i: int, rf: ServerHandle) -> ApplyMsg:
+        m = await rf.apply_queue.get()
         if self.monitor is not None:
-            self.monitor.observe_apply(inc, m)
+            self.monitor.observe_apply(rf, m)
         if m.command_valid:
-            self.sim.trace.add(self.sim.now(), "apply", i, inc.number, m.command_index, m.command)
+            self.sim.trace.add(self.sim.now(), "apply", i, rf.number, m.command_index,
+                               m.command)
         elif m.snapshot_valid:
-            self.sim.trace.add(self.sim.now(), "apply-snapshot", i, inc.number, m.snapshot_index,
-                               m.snapshot_term)
+            self.sim.trace.add(self.sim.now(), "apply-snapshot", i, rf.number,
+                               m.snapshot_index, m.snapshot_term)
         return m
 
-    async def applier(self, i: int, inc: Incarnation, apply_ch: asyncio.Queue[Any]) -> None:
+    async def applier(self, i: int, rf: ServerHandle) -> None:
         """Read apply_ch and check that the values match the other servers' (2A-2C)."""
         while True:
-            m = self._receive(i, inc, await apply_ch.get())
+            m = await self._receive(i, rf)
             if not m.command_valid:
                 continue  # ignore other types of ApplyMsg
             err_msg, prevok = self.check_logs(i, m)
@@ -381,35 +320,32 @@ class Config:
                 raise Fatal(f"apply error: {err_msg}")
 
     def ingest_snap(self, i: int, snapshot: Any, index: int,
-                    inc: Incarnation | None = None) -> str:
+                    rf: ServerHandle | None = None) -> str:
         """Install a snapshot the service received (2D); return an error or ""."""
         if snapshot is None or not isinstance(snapshot, (bytes, bytearray)):
             raise Fatal("nil snapshot")
         try:
-            last_included_index, xlog = decode(bytes(snapshot))
+            last_included_index, xlog = safe_decode(bytes(snapshot))
             if type(last_included_index) is not int or not isinstance(xlog, list):
                 raise ValueError
-        except Exception:
+        except (SafeDecodeError, ValueError, TypeError):
             raise Fatal("snapshot decode error") from None
         if index not in (-1, last_included_index):
             return f"server {i} snapshot doesn't match m.SnapshotIndex"
-        if self.monitor is not None and (inc or self.incs[i]) is not None:
-            self.monitor.observe_snapshot(inc or self.incs[i], xlog)  # type: ignore[arg-type]
+        owner = rf or self.rafts[i]
+        if self.monitor is not None and owner is not None:
+            self.monitor.observe_snapshot(owner, xlog)
         self.logs[i] = dict(enumerate(xlog))
         self.last_applied[i] = last_included_index
         return ""
 
-    async def applier_snap(self, i: int, inc: Incarnation,
-                           apply_ch: asyncio.Queue[Any]) -> None:
+    async def applier_snap(self, i: int, rf: ServerHandle) -> None:
         """Periodically snapshot Raft state (2D)."""
-        rf = self.rafts[i]
-        if rf is None:
-            return  # ???
         while True:
-            m = self._receive(i, inc, await apply_ch.get())
+            m = await self._receive(i, rf)
             err_msg = ""
             if m.snapshot_valid:
-                err_msg = self.ingest_snap(i, m.snapshot, m.snapshot_index, inc)
+                err_msg = self.ingest_snap(i, m.snapshot, m.snapshot_index, rf)
             elif m.command_valid:
                 if m.command_index != self.last_applied[i] + 1:
                     err_msg = (f"server {i} apply out of order, expected index "
@@ -422,7 +358,7 @@ class Config:
                 if not err_msg and (m.command_index + 1) % SNAPSHOT_INTERVAL == 0:
                     xlog = [self.logs[i].get(j) for j in range(m.command_index + 1)]
                     data = encode((m.command_index, xlog))
-                    self._student(i, "snapshot()", rf.snapshot, m.command_index, data)
+                    rf.call("snapshot", m.command_index, data)
             if err_msg:
                 self.apply_err[i] = err_msg
                 raise Fatal(f"apply error: {err_msg}")

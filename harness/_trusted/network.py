@@ -1,9 +1,9 @@
 """The simulated network: MIT's labrpc, message for message, in virtual time.
 
     net = Network(loop, rng, trace)        # reliable, no long delays/reordering
-    end = net.make_end(src, dst, owner)    # a client end from src to server dst;
+    end = net.make_end(src, dst, number)   # a client end from src to server dst;
                                            #   disabled until enabled
-    net.add_server(dst, service, owner)    # adds or replaces server dst
+    net.add_server(dst, handle)            # adds or replaces server dst (a ServerHandle)
     net.delete_server(dst)                 # dst is gone (crashed)
     net.enable(end, True)                  # connect / disconnect one end
     net.set_reliable(False)                # drop and delay (below)
@@ -16,13 +16,15 @@
     net.release(pred)                      # deliver held messages (all, or those matching)
     net.discard(pred)                      # lose held messages (their callers get None)
 
-    reply = await end.call("append_entries", args)   # reply, or None
+    net.send(end, method, data, done)      # a server's call: done(reply bytes or None)
+    reply = await end.call("echo", args)   # an outside client's call (tests, bench)
 
-``call`` returns the handler's reply (a copy), or None if the network lost
-the request or the reply, or the server is down or unreachable. It never
-raises for a network fault. Concurrent calls may be delivered out of order.
-It always returns, perhaps after a (virtual) delay of up to 7 s, unless the
-handler never returns.
+Payloads are the bytes the calling server encoded; the network never looks
+inside them (it counts and traces them). ``done`` gets the handler's reply
+bytes, or None if the network lost the request or the reply, or the server is
+down or unreachable. It never fails for a network fault. Concurrent calls may
+be delivered out of order. It always ends, perhaps after a (virtual) delay of
+up to 7 s, unless the handler never returns.
 
 The decision procedure is labrpc's ``processReq``, with its constants:
 
@@ -31,9 +33,9 @@ The decision procedure is labrpc's ``processReq``, with its constants:
   * Enabled end and live server:
       - unreliable: the request waits ``randrange(27)`` ms, then is dropped
         with probability 100/1000 (the caller gets None);
-      - the handler runs on the server (as that server: its tasks and logs
-        are the callee's). If it is ``async``, the network checks every
-        100 ms whether the server died meanwhile, as labrpc's poll does;
+      - the handler runs on the server (a "deliver" command to its sandbox).
+        If it is ``async``, the network checks every 100 ms whether the
+        server died meanwhile, as labrpc's poll does;
       - when the handler has returned: if the server was killed or replaced,
         or the caller's end was disabled, the caller gets None (labrpc:
         "do not reply if DeleteServer() has been called");
@@ -69,23 +71,23 @@ delay. Held messages keep their place in labrpc's procedure: a released
 request is dispatched (to whatever is left of its server), a released reply
 delivered.
 
-Handlers: public methods of the service other than ``get_state``, ``start``,
-``snapshot`` and ``kill``; plain or ``async def``. A handler must return a
-reply object; None is reported (it would look like a lost message).
+Handlers are the server's business: its sandbox checks the method name, runs
+the handler and encodes the reply (``harness._sandbox.host``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import inspect
 import random
 from collections.abc import Callable, Iterable
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from ._codec import decode, encode
-from ._errors import CodecError, SpinError, SpinInterrupt, StudentError
-from ._owner import Incarnation, harness_context, owner_of_current_code
-from ._trace import PAYLOAD_LIMIT, Trace
+from .._codec import encode
+from .safe_decode import SafeDecodeError, safe_decode
+from .trace import PAYLOAD_LIMIT, Trace
+
+if TYPE_CHECKING:
+    from .servers import ServerHandle
 
 # labrpc's constants (src/labrpc/labrpc.go, 2023).
 SHORT_DELAY_MS: Final = 27          # unreliable: request waits rand % 27 ms
@@ -99,15 +101,12 @@ DEAD_POLL: Final = 0.1              # labrpc polls for a dead server every 100 m
 
 DEFAULT_LATENCY: Final = (0.0001, 0.001)
 
-RESERVED: Final = frozenset({"get_state", "start", "snapshot", "kill"})
+Done = Callable[[bytes | None], None]
 
 
 class ClientEnd:
-    """One server's connection to another: ``await end.call(method, args)``.
-
-    Only the harness makes ends (``Network.make_end``); students get theirs
-    in ``peers``.
-    """
+    """One server's connection to another, on the trusted side: the network's
+    record of who may send to whom (``enabled``), per server life."""
 
     __slots__ = ("_net", "dst", "enabled", "inc", "src")
 
@@ -119,29 +118,37 @@ class ClientEnd:
         self.enabled = False
 
     async def call(self, method: str, args: object) -> Any:
-        """Call ``method`` on the server at the other end with a copy of ``args``.
+        """An outside client's call (raftlab's tests and benchmarks): ``args`` is
+        encoded here, the reply read with ``safe_decode``; None if lost."""
+        loop = self._net._loop
+        fut: asyncio.Future[bytes | None] = loop.create_future()
 
-        Returns a copy of the handler's reply, or None if the request or the
-        reply was lost or the server is down or unreachable (never raises for
-        a network fault). Raises CodecError if ``args`` is not plain data.
-        """
-        return await self._net.send(self, method, args)
+        def done(data: bytes | None) -> None:
+            if not fut.done():
+                fut.set_result(data)
+
+        self._net.send(self, method, encode(args), done)
+        data = await fut
+        if data is None:
+            return None
+        try:
+            return safe_decode(data)
+        except SafeDecodeError:
+            return None
 
     def __repr__(self) -> str:
         return f"<ClientEnd {self.src}->{self.dst}{'' if self.enabled else ' disabled'}>"
 
 
 class Server:
-    """A service registered as server ``sid`` for one incarnation."""
+    """A server life registered as server ``sid``."""
 
-    __slots__ = ("count", "handlers", "inc", "service", "sid")
+    __slots__ = ("count", "handle", "sid")
 
-    def __init__(self, sid: int, service: object, inc: Incarnation) -> None:
+    def __init__(self, sid: int, handle: ServerHandle) -> None:
         self.sid = sid
-        self.service = service
-        self.inc = inc
+        self.handle = handle
         self.count = 0
-        self.handlers = handler_table(type(service))
 
 
 class Message:
@@ -168,57 +175,31 @@ Interceptor = Callable[[Message], Verdict]
 
 
 class _Call:
-    __slots__ = ("cid", "data", "end", "fut", "method", "poll", "reliable", "reordering",
+    __slots__ = ("cid", "data", "done", "end", "method", "poll", "reliable", "reordering",
                  "server")
 
-    def __init__(self, cid: int, end: ClientEnd, method: str, data: bytes,
-                 fut: asyncio.Future[Any], server: Server | None, reliable: bool,
-                 reordering: bool) -> None:
+    def __init__(self, cid: int, end: ClientEnd, method: str, data: bytes, done: Done,
+                 server: Server | None, reliable: bool, reordering: bool) -> None:
         self.cid = cid
         self.end = end
         self.method = method
         self.data = data
-        self.fut = fut
+        self.done: Done | None = done
         self.server = server
         self.reliable = reliable
         self.reordering = reordering
         self.poll: Any = None
 
 
-_handler_tables: dict[type, dict[str, bool]] = {}
-
-
-def handler_table(cls: type) -> dict[str, bool]:
-    """The RPC handlers of a service class: name -> is ``async def``."""
-    table = _handler_tables.get(cls)
-    if table is None:
-        table = {}
-        for name in sorted(dir(cls)):
-            if name.startswith("_") or name in RESERVED:
-                continue
-            member = inspect.getattr_static(cls, name)
-            if isinstance(member, (staticmethod, classmethod)):
-                member = member.__func__
-            if inspect.isfunction(member):
-                table[name] = inspect.iscoroutinefunction(member)
-        _handler_tables[cls] = table
-    return table
-
-
 class Network:
     """labrpc in virtual time. See the module docstring."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop, rng: random.Random, trace: Trace, *,
-                 latency: tuple[float, float] = DEFAULT_LATENCY, delays: bool = True) -> None:
+                 latency: tuple[float, float] = DEFAULT_LATENCY) -> None:
         self._loop = loop
         self._rng = rng
         self._trace = trace
-        self._ctx = harness_context()
-        # delays=False only for the overhead baseline benchmark: every hop is
-        # instant, and _at schedules everything for now
-        self._latency = latency if delays else (0.0, 0.0)
-        self._delays = delays
-        self._fail: Callable[..., None] = getattr(loop, "fail", _raise)
+        self._latency = latency
         self.reliable = True
         self.long_reordering = False
         self.long_delays = False
@@ -228,11 +209,11 @@ class Network:
         self._random = rng.random
         self._schedule: Callable[..., Any] = getattr(loop, "schedule", None) or self._call_at
         self._servers: dict[int, Server] = {}
-        self._known: dict[int, dict[str, bool]] = {}  # last handler table per server id
         self._blocked: set[tuple[int, int]] = set()
         self._next_cid = 1
         self._interceptor: Interceptor | None = None
         self._held: list[tuple[Message, Callable[..., None], tuple[Any, ...]]] = []
+        self._pending: dict[int, _Call] = {}  # calls whose async handler is still running
 
     # ------------------------------------------------------------ topology
 
@@ -243,10 +224,9 @@ class Network:
     def enable(self, end: ClientEnd, enabled: bool) -> None:
         end.enabled = enabled
 
-    def add_server(self, sid: int, service: object, inc: Incarnation) -> Server:
-        server = Server(sid, service, inc)
+    def add_server(self, sid: int, handle: ServerHandle) -> Server:
+        server = Server(sid, handle)
         self._servers[sid] = server
-        self._known[sid] = server.handlers
         return server
 
     def delete_server(self, sid: int) -> None:
@@ -350,18 +330,10 @@ class Network:
 
     # ------------------------------------------------------------- requests
 
-    def send(self, end: ClientEnd, method: str, args: object) -> asyncio.Future[Any]:
-        """Start a call; the returned future resolves to the reply or None."""
+    def send(self, end: ClientEnd, method: str, data: bytes, done: Done) -> None:
+        """Start a call; ``done`` gets the reply bytes, or None."""
         dst = end.dst
-        handlers = self._known.get(dst)
-        if handlers is None or method not in handlers:
-            self._check_method(end, method)
-        try:
-            data = encode(args)
-        except CodecError as e:
-            raise CodecError(f"call({method!r}): {e}") from None
         loop = self._loop
-        fut: asyncio.Future[Any] = loop.create_future()
         size = len(data)
         self.total_rpcs += 1
         self.total_bytes += size
@@ -371,7 +343,7 @@ class Network:
         self._events.append((now, "send", end.src, end.inc, cid, dst, method, size,
                              data if size <= PAYLOAD_LIMIT else None))
         server = self._servers.get(dst)
-        c = _Call(cid, end, method, data, fut, server, self.reliable, self.long_reordering)
+        c = _Call(cid, end, method, data, done, server, self.reliable, self.long_reordering)
         if end.enabled and server is not None and (end.src, dst) not in self._blocked:
             delay = self._hop()
             if not c.reliable:
@@ -379,16 +351,16 @@ class Network:
                 delay += int(self._random() * SHORT_DELAY_MS) / 1000
                 if self._random() < DROP_RATE:
                     self._at(now + delay, self._lose, c, "request dropped")
-                    return fut
+                    return
             if self._interceptor is not None:
                 verdict = self._verdict("request", end.src, dst, c)
                 if verdict == "drop":
                     self._at(now + delay, self._lose, c, "request dropped (scenario)")
-                    return fut
+                    return
                 if verdict == "hold":
                     self._held.append((Message("request", end.src, dst, method, cid, now),
                                        self._dispatch, (c,)))
-                    return fut
+                    return
                 if verdict is not None:
                     delay += float(verdict)
             self._at(now + delay, self._dispatch, c)
@@ -396,7 +368,6 @@ class Network:
             # labrpc: "simulate no reply and eventual timeout"
             span = LONG_DELAY_MS if self.long_delays else SHORT_UNREACHABLE_MS
             self._at(now + int(self._random() * span) / 1000, self._lose, c, "unreachable")
-        return fut
 
     def _hop(self) -> float:
         lo, hi = self._latency
@@ -405,117 +376,70 @@ class Network:
         return lo + (hi - lo) * self._random()
 
     def _at(self, when: float, fn: Callable[..., None], *args: Any) -> Any:
-        if not self._delays:
-            when = self._loop.time()
         return self._schedule(when, fn, *args)
 
     def _call_at(self, when: float, fn: Callable[..., None], *args: Any) -> Any:
-        return self._loop.call_at(when, fn, *args, context=self._ctx)
-
-    def _check_method(self, end: ClientEnd, method: str) -> None:
-        handlers = self._known.get(end.dst)
-        if not isinstance(method, str):
-            problem = f"the method name must be a str, not {type(method).__name__}"
-        elif method.startswith("_"):
-            problem = (f"{method!r} starts with '_', and private methods cannot be called "
-                       "over the network")
-        elif method in RESERVED:
-            problem = (f"{method!r} is part of the tester's API, not an RPC handler; write a "
-                       "separate handler method for the RPC")
-        elif handlers is None:
-            return  # server never registered yet (outside-client tests): let dispatch decide
-        else:
-            names = ", ".join(handlers) or "(none)"
-            problem = f"the server has no RPC handler named {method!r}; its handlers are: {names}"
-        owner = owner_of_current_code()
-        err = StudentError(f"peers[{end.dst}].call({method!r}, ...): {problem}",
-                           where=owner.label if owner else "")
-        self._fail(err, owner)
-        raise err
+        return self._loop.call_at(when, fn, *args)
 
     def _dispatch(self, c: _Call) -> None:
         server = c.server
         assert server is not None
-        if not server.inc.alive or self._servers.get(server.sid) is not server:
+        handle = server.handle
+        if not handle.alive or self._servers.get(server.sid) is not server:
             self._lose(c, "server dead")
             return
         server.count += 1
-        is_async = server.handlers.get(c.method)
-        if is_async is None:
-            self._lose(c, "no such handler")
-            return
-        args = decode(c.data)
         end = c.end
-        self._events.append((self._loop.time(), "deliver", server.sid, server.inc.number, c.cid,
+        self._events.append((self._loop.time(), "deliver", server.sid, handle.number, c.cid,
                              end.src, c.method))
-        handler = getattr(server.service, c.method)
-        if is_async:
-            try:
-                task = server.inc.run(self._loop.create_task, handler(args))
-            except BaseException as e:  # create_task refused (e.g. closed loop)
-                self._fail(e, server.inc, what=f"RPC handler {c.method}")
-                return
-            task.add_done_callback(lambda t: self._handler_done(c, t), context=self._ctx)
+        outcome = handle.deliver(c.cid, c.method, c.data)
+        if outcome is None:
+            self._lose(c, "handler failed")  # the run fails with the server's error
+        elif outcome[0] == "reply":
+            self._reply(c, outcome[1])
+        else:
+            self._pending[c.cid] = c
             c.poll = self._at(self._loop.time() + DEAD_POLL, self._poll, c)
+
+    def handler_returned(self, handle: ServerHandle, cid: int, data: bytes | None) -> None:
+        """An async handler of ``handle`` returned (None: it was cancelled)."""
+        c = self._pending.get(cid)
+        if c is None or c.server is None or c.server.handle is not handle:
             return
-        try:
-            reply = server.inc.run(handler, args)
-        except (KeyboardInterrupt, SystemExit):
-            raise
-        except SpinInterrupt as e:
-            self._fail(SpinError(f"RPC handler {c.method}() {e.detail}", where=server.inc.label),
-                       server.inc)
+        del self._pending[cid]
+        if c.poll is not None:
+            c.poll.cancel()
+        if c.done is None:
             return
-        except BaseException as e:
-            self._fail(e, server.inc, what=f"RPC handler {c.method}")
-            return
-        self._reply(c, reply)
+        if data is None:
+            self._lose(c, "server dead")
+        else:
+            self._reply(c, data)
 
     def _server_dead(self, c: _Call) -> bool:
         end = c.end
         server = c.server
         assert server is not None
-        return (not end.enabled or not server.inc.alive
+        return (not end.enabled or not server.handle.alive
                 or self._servers.get(end.dst) is not server)
 
     def _poll(self, c: _Call) -> None:
-        if c.fut.done():
+        if c.done is None:
             return
         if self._server_dead(c):
+            self._pending.pop(c.cid, None)
             self._lose(c, "server dead")
         else:
             c.poll = self._at(self._loop.time() + DEAD_POLL, self._poll, c)
 
-    def _handler_done(self, c: _Call, task: asyncio.Task[Any]) -> None:
-        if c.poll is not None:
-            c.poll.cancel()
-        if c.fut.done():
-            return
-        if task.cancelled():
-            self._lose(c, "server dead")
-        elif task.exception() is not None:
-            self._lose(c, "handler raised")  # the loop fails the run
-        else:
-            self._reply(c, task.result())
-
     # -------------------------------------------------------------- replies
 
-    def _reply(self, c: _Call, reply: object) -> None:
+    def _reply(self, c: _Call, data: bytes) -> None:
         server = c.server
         assert server is not None
-        if reply is None:
-            self._fail(StudentError(
-                f"RPC handler {c.method}() returned None. A handler must return a reply object "
-                "(the caller could not tell a None reply from a lost message)."), server.inc)
-            return
-        try:
-            data = encode(reply)
-        except CodecError as e:
-            self._fail(StudentError(f"the reply of RPC handler {c.method}(): {e}"), server.inc)
-            return
         end = c.end
         if self._server_dead(c):
-            self._lose(c, "server dead" if not server.inc.alive else "disconnected")
+            self._lose(c, "server dead" if not server.handle.alive else "disconnected")
             return
         if (end.dst, end.src) in self._blocked:
             self._lose(c, "reply blocked")
@@ -548,16 +472,16 @@ class Network:
         end = c.end
         self._events.append((self._loop.time(), "reply", end.src, end.inc, c.cid, end.dst,
                              c.method, len(data), data if len(data) <= PAYLOAD_LIMIT else None))
-        if not c.fut.done():
-            c.fut.set_result(decode(data))
+        done = c.done
+        if done is not None:
+            c.done = None
+            done(data)
 
     def _lose(self, c: _Call, reason: str) -> None:
         end = c.end
         self._events.append((self._loop.time(), "lost", end.src, end.inc, c.cid, end.dst,
                              c.method, reason))
-        if not c.fut.done():
-            c.fut.set_result(None)
-
-
-def _raise(exc: BaseException, *args: Any, **kwargs: Any) -> None:
-    raise exc
+        done = c.done
+        if done is not None:
+            c.done = None
+            done(None)

@@ -1,6 +1,8 @@
 """Run one lab test against one Raft implementation from one seed.
 
-    result = run_lab_test(test_initial_election_2a, Raft, seed=1)
+    result = run_lab_test(test_initial_election_2a, impl, seed=1)
+        # impl: a Raft class, a loader (``SourceImpl``...) - in this process -
+        # or a sandbox run's ``servers()`` - one sandboxed process per server life
     result.passed, result.message, result.kind, result.line, result.sim_time
 
 A lab test is ``async def test_x(make_config) -> None`` (MIT's test body);
@@ -30,12 +32,14 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Protocol
 
-from ._errors import Fatal, HarnessError, StudentError
-from ._loop import Limits, VirtualTimeLimit
-from ._network import DEFAULT_LATENCY
-from ._sim import Simulation
-from ._tester import TIME_LIMIT, Config, PassedLine
-from ._trace import Trace
+from .._errors import Fatal, HarnessError, StudentError
+from .._loop import Limits, VirtualTimeLimit
+from .._sandbox.loader import ClassImpl, Impl
+from .network import DEFAULT_LATENCY
+from .servers import LocalServers, Servers
+from .sim import Simulation
+from .tester import TIME_LIMIT, Config, PassedLine
+from .trace import Trace
 
 
 class MakeConfig(Protocol):
@@ -74,14 +78,24 @@ class LabResult:
         return self.digest_cache[0]
 
 
-def run_lab_test(test: LabTest, impl: Callable[..., Any], seed: int, *,
+def servers_for(impl: Impl | type | Servers) -> Servers:
+    """Where server lives run: a given ``Servers``, or in this process."""
+    if isinstance(impl, type):
+        return LocalServers(ClassImpl(impl))
+    if hasattr(impl, "spawn"):
+        return impl  # type: ignore[return-value]
+    return LocalServers(impl)  # type: ignore[arg-type]
+
+
+def run_lab_test(test: LabTest, impl: Impl | type | Servers, seed: int, *,
                  wall_seconds: float | None = 120.0,
                  latency: tuple[float, float] = DEFAULT_LATENCY,
                  log_level: int = logging.INFO, monitors: bool = True,
                  setup: Callable[[Simulation], None] | None = None) -> LabResult:
     """Run ``test`` against ``impl`` from ``seed``; never raises for a failing run."""
     limits = Limits(virtual_seconds=TIME_LIMIT, wall_seconds=wall_seconds)
-    sim = Simulation(seed, limits=limits, latency=latency, log_level=log_level)
+    sim = Simulation(seed, servers_for(impl), limits=limits, latency=latency,
+                     log_level=log_level)
     if setup is not None:
         setup(sim)
     configs: list[Config] = []
@@ -89,7 +103,7 @@ def run_lab_test(test: LabTest, impl: Callable[..., Any], seed: int, *,
     waiting_at: list[str] = []
 
     def make_config(n: int, unreliable: bool, snapshot: bool) -> Config:
-        cfg = Config(sim, impl, n, unreliable, snapshot, monitors=monitors)
+        cfg = Config(sim, n, unreliable, snapshot, monitors=monitors)
         configs.append(cfg)
         return cfg
 

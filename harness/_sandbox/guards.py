@@ -1,6 +1,6 @@
 """Guards that stop student code from blocking or escaping the simulation.
 
-    with Guards(loop):          # while a run is in progress
+    with Guards():              # while a run is in progress (in a sandbox: always)
         ...                     # time.sleep, threads and wall clocks refuse;
                                 # a CPU spin is interrupted
 
@@ -36,8 +36,10 @@ from collections.abc import Callable
 from types import FrameType, ModuleType, TracebackType
 from typing import Any, Final
 
-from ._errors import BlockingCallError, SpinInterrupt
-from ._loop import SimLoop, _handle_label
+import asyncio
+
+from .._errors import BlockingCallError, SpinInterrupt
+from .._loop import PROGRESS, SimLoop, _handle_label
 
 EXIT_SPIN: Final = 86
 """Process exit status after a spin that ignored every interrupt."""
@@ -47,9 +49,16 @@ _student_modules: set[str] = set()
 
 class _State:
     active = False  # True while a run is in progress
+    spin_exit: Callable[[str], None] | None = None  # told before a spin ends the process
 
 
 _state = _State()
+
+
+def set_spin_exit(fn: Callable[[str], None] | None) -> None:
+    """Call ``fn(message)`` just before a spin that ignored every interrupt ends the
+    process (a sandbox tells the trusted side why it is going)."""
+    _state.spin_exit = fn
 
 _real_sleep: Final = time.sleep
 _real_thread_start: Final = threading.Thread.start
@@ -114,9 +123,8 @@ def guard_module_globals(module: ModuleType) -> None:
 class SpinWatchdog:
     """Interrupts a callback that spins on the CPU. See the module docstring."""
 
-    def __init__(self, loop: SimLoop, *, spin_seconds: float = 1.0, interval: float = 0.1,
+    def __init__(self, *, spin_seconds: float = 1.0, interval: float = 0.1,
                  max_interrupts: int = 3) -> None:
-        self._loop = loop
         self._spin = spin_seconds
         self._interval = interval
         self._max = max_interrupts
@@ -141,12 +149,13 @@ class SpinWatchdog:
             self._armed = False
 
     def _on_tick(self, signum: int, frame: FrameType | None) -> None:
-        iterations = self._loop.iterations
+        iterations = PROGRESS[0]
         if iterations != self._last:
             self._last = iterations
             self._stuck = 0.0
             return
-        handle = self._loop.current_handle
+        loop = asyncio.events._get_running_loop()
+        handle = loop.current_handle if isinstance(loop, SimLoop) else None
         if handle is None:
             return
         self._stuck += self._interval
@@ -171,6 +180,10 @@ class SpinWatchdog:
                 "`except:` or `except BaseException:`?), so the test process is ended.\n")
             faulthandler.dump_traceback(file=sys.stderr, all_threads=False)
             sys.stderr.flush()
+            if _state.spin_exit is not None:
+                _state.spin_exit(f"{message} The code caught every interrupt (a bare "
+                                 "`except:` or `except BaseException:`?), so its process was "
+                                 "ended.")
             os._exit(EXIT_SPIN)
         raise SpinInterrupt(subject, detail)
 
@@ -178,8 +191,8 @@ class SpinWatchdog:
 class Guards:
     """Installs every guard for the duration of a run (a context manager)."""
 
-    def __init__(self, loop: SimLoop, *, spin_seconds: float = 1.0) -> None:
-        self._watchdog = SpinWatchdog(loop, spin_seconds=spin_seconds)
+    def __init__(self, *, spin_seconds: float = 1.0) -> None:
+        self._watchdog = SpinWatchdog(spin_seconds=spin_seconds)
 
     def __enter__(self) -> Guards:
         _state.active = True

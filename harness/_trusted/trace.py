@@ -41,7 +41,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, Final
 
-from ._codec import decode
+from .safe_decode import Record, safe_decode
 
 Event = tuple[Any, ...]
 
@@ -133,8 +133,8 @@ def describe_payload(payload: bytes | None) -> str | None:
     if payload is None:
         return None
     try:
-        return short_repr(decode(payload))
-    except Exception:  # a class that is gone; show the size only
+        return short_repr(safe_decode(payload, budget=10_000))
+    except Exception:  # not plain data (a hostile sandbox's bytes): show the size only
         return f"<{len(payload)} bytes>"
 
 
@@ -161,6 +161,10 @@ def _short(v: Any, depth: int) -> str:
         fields = ", ".join(f"{f.name}={_short(getattr(v, f.name, None), depth + 1)}"
                            for f in dataclasses.fields(v))
         return f"{type(v).__name__}({fields})"
+    if isinstance(v, Record):
+        parts = [_short(x, depth + 1) for x in v.values()]
+        parts += [f"{k}={_short(x, depth + 1)}" for k, x in v.fields().items()]
+        return f"{v.type_name}({', '.join(parts)})"
     return _ADDRESS.sub("0x…", repr(v))
 
 

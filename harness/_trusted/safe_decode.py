@@ -1,0 +1,159 @@
+"""Reading bytes a sandbox produced, without running anything they ask for.
+
+    value = safe_decode(data)        # plain data; dataclass instances become Records
+    value = safe_decode(data, budget=10_000)
+
+The trusted side needs to look inside a few blobs from sandboxes: the command
+of an ApplyMsg (compared with what the tester submitted), a snapshot the
+tester decodes, an RPC's arguments shown in a trace. They are pickles made by
+``harness.encode`` - if the sandbox is honest. ``pickle.loads`` on hostile
+bytes can call any function, so the trusted side never uses it: this
+unpickler resolves no global at all. A class reference (a dataclass the
+student defined) becomes a ``Record`` subclass named after it, holding the
+fields it is given, with value equality; builtins and everything else are
+refused. Nothing the data names is imported or called.
+
+After decoding, the value is walked once (iteratively, shared parts counted
+each time they are reached), so a value that is too deep or too large, or
+that contains itself, is refused before anything compares, prints or hashes
+it. Every refusal is a ``SafeDecodeError``.
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+from typing import Any, ClassVar, Final
+
+BUDGET: Final = 200_000
+"""Most nodes a decoded value may have (counting shared parts each time)."""
+
+MAX_DEPTH: Final = 100
+
+_LEAF: Final = (type(None), bool, int, float, str, bytes)
+
+
+class SafeDecodeError(ValueError):
+    """Bytes that are not plain data made by ``harness.encode``."""
+
+
+class Record:
+    """A stand-in for an instance of a student's class, rebuilt from its pickle."""
+
+    type_name: ClassVar[str] = "Record"
+    __slots__ = ("_rl_fields", "_rl_values")
+    __hash__ = None  # type: ignore[assignment]
+
+    def __new__(cls, *values: Any) -> Record:
+        self = object.__new__(cls)
+        self._rl_fields = {}
+        self._rl_values = values
+        return self
+
+    def __init__(self, *values: Any) -> None:
+        pass
+
+    def __setstate__(self, state: Any) -> None:
+        slots = None
+        if isinstance(state, tuple) and len(state) == 2:
+            state, slots = state
+        for part in (state, slots):
+            if part is None:
+                continue
+            if isinstance(part, dict):
+                for key, value in part.items():
+                    if type(key) is not str:
+                        raise SafeDecodeError("a field name that is not a string")
+                    self._rl_fields[key] = value
+            elif isinstance(part, (list, tuple)):
+                self._rl_values = tuple(part)
+            else:
+                raise SafeDecodeError("an object state of an unknown shape")
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_rl_"):
+            raise AttributeError(name)
+        try:
+            return self._rl_fields[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def fields(self) -> dict[str, Any]:
+        return dict(self._rl_fields)
+
+    def values(self) -> tuple[Any, ...]:
+        return self._rl_values
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, Record) and other.type_name == self.type_name
+                and other._rl_fields == self._rl_fields and other._rl_values == self._rl_values)
+
+    def __repr__(self) -> str:
+        inner = [repr(v) for v in self._rl_values]
+        inner += [f"{k}={v!r}" for k, v in self._rl_fields.items()]
+        return f"{self.type_name}({', '.join(inner)})"
+
+
+_records: dict[str, type[Record]] = {}
+
+
+def _record_class(module: str, name: str) -> type[Record]:
+    key = f"{module}.{name}"
+    cls = _records.get(key)
+    if cls is None:
+        short = name.rsplit(".", 1)[-1]
+        cls = type(short, (Record,), {"__slots__": (), "type_name": short})
+        _records[key] = cls
+    return cls
+
+
+class _Unpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> Any:
+        if module in ("builtins", "__builtin__", "copyreg", "copy_reg"):
+            raise SafeDecodeError(f"data that names {module}.{name}")
+        if not all(part.isidentifier() for part in (*module.split("."), *name.split("."))):
+            raise SafeDecodeError("data that names a class by a strange name")
+        return _record_class(module, name)
+
+    def persistent_load(self, pid: Any) -> Any:
+        raise SafeDecodeError("data with a persistent reference")
+
+
+def safe_decode(data: bytes, *, budget: int = BUDGET) -> Any:
+    """Plain data from ``harness.encode``'s bytes, made by untrusted code."""
+    try:
+        value = _Unpickler(io.BytesIO(data)).load()
+    except SafeDecodeError:
+        raise
+    except Exception as e:  # truncated, corrupt, or an opcode used against its type
+        raise SafeDecodeError(f"not a value made by harness.encode ({type(e).__name__})") \
+            from None
+    check_plain(value, budget)
+    return value
+
+
+def check_plain(value: Any, budget: int = BUDGET) -> None:
+    """Refuse a value that is too deep, too large or not plain data."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    left = budget
+    while stack:
+        v, depth = stack.pop()
+        left -= 1
+        if left < 0:
+            raise SafeDecodeError(f"a value of more than {budget:,} parts")
+        if depth > MAX_DEPTH:
+            raise SafeDecodeError(f"a value nested more than {MAX_DEPTH} levels deep")
+        t = type(v)
+        if t in _LEAF:
+            continue
+        if t is list or t is tuple:
+            stack.extend((x, depth + 1) for x in v)
+        elif t is dict:
+            for k, x in v.items():
+                stack.append((k, depth + 1))
+                stack.append((x, depth + 1))
+        elif isinstance(v, Record):
+            stack.extend((x, depth + 1) for x in v.values())
+            stack.extend((x, depth + 1) for x in v.fields().values())
+        else:
+            raise SafeDecodeError(f"a value of type {t.__name__}")

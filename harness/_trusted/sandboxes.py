@@ -1,0 +1,348 @@
+"""Running server lives in sandboxes: the trusted side's end of ``_sandbox.process``.
+
+    sandboxes = Sandboxes()                    # starts a clean template process
+    run = sandboxes.start_run(path, source, limits)   # a zygote for one run
+    sim = Simulation(seed, run)                # every server life: its own process
+    ...                                        # (the run is a ``Servers``)
+    run.close()                                # every process of the run ends
+    sandboxes.close()
+
+One ``Sandboxes`` per trusted process that grades (a worker). When that
+process is root, it takes a user id of its own for its sandboxes (61000 and
+up, held by a lock file under ``/run/lock`` or the temporary folder for as
+long as it lives), so that ending a run can kill every process of that user
+without touching another worker's. Otherwise the run's processes share one
+process group, which ``close`` kills; the seccomp filter keeps them from
+leaving it (no setsid, no fork).
+
+A ``SandboxTransport`` sends one frame and waits for the report, within the
+run's wall-clock budget. However the sandbox fails - it closed its socket,
+died, stalled, or sent something that is not a frame - the failure is a
+``SandboxFailure`` with a message that says what happened (from its exit
+status, which the zygote reports), and the run fails as the student's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, Final
+
+from .._errors import WallClockLimitError
+from .._protocol import Frame, ProtocolError, pack, read_size, unpack
+from .._sandbox import jail
+from .._sandbox.guards import EXIT_SPIN
+from .servers import SandboxFailure
+
+HARNESS_ROOT: Final = Path(__file__).resolve().parent.parent.parent
+UID_BASE: Final = 61000
+UID_RANGE: Final = 1000
+MAX_SOURCE: Final = 4 * 1024 * 1024
+
+_BOOT: Final = ("import sys; sys.path.insert(0, sys.argv[1]); "
+                "from harness._sandbox.process import template_main; "
+                "template_main(int(sys.argv[2]))")
+
+
+class SandboxError(Exception):
+    """The sandbox machinery itself could not start (raftlab's problem, not the student's)."""
+
+
+@dataclass(frozen=True)
+class SandboxLimits:
+    """Per-run limits of every sandbox process (see ``_sandbox.jail``)."""
+
+    memory_mb: int = 1024
+    cpu_seconds: int = 120
+    wall_seconds: float = 60.0
+    processes: int = 256
+    log_level: int = 20
+
+
+class Sandboxes:
+    """A template process, and the runs it starts. See the module docstring."""
+
+    def __init__(self, *, uid: int | None = None) -> None:
+        self.root = os.geteuid() == 0
+        self._lock: IO[bytes] | None = None
+        self.uid = uid if uid is not None else (self._claim_uid() if self.root else None)
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        env = dict(jail.ENVIRONMENT)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-s", "-S", "-c", _BOOT, str(HARNESS_ROOT), str(theirs.fileno())],
+            pass_fds=[theirs.fileno()], env=env, stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd="/",
+            start_new_session=True)
+        theirs.close()
+        self._ctl = ours
+        ours.settimeout(60)
+        hello = self._receive()
+        if hello is None or hello.get("op") != "ready":
+            raise SandboxError(f"the sandbox template did not start (it said {hello!r})")
+        self.seccomp = bool(hello.get("seccomp"))
+
+    def protections(self) -> dict[str, bool]:
+        return jail.protections(root=self.uid is not None, seccomp=self.seccomp)
+
+    def _claim_uid(self) -> int:
+        folder = Path("/run/lock") if os.access("/run/lock", os.W_OK) else Path(
+            tempfile.gettempdir())
+        for uid in range(UID_BASE, UID_BASE + UID_RANGE):
+            path = folder / f"raftlab-sandbox-{uid}.lock"
+            try:
+                fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+            except OSError:
+                continue
+            f = os.fdopen(fd, "r+b")
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                f.close()
+                continue
+            self._lock = f
+            return uid
+        raise SandboxError("no free sandbox user id: more than 1000 graders run at once")
+
+    def _send(self, message: dict[str, Any], fds: list[int] | None = None) -> None:
+        data = json.dumps(message).encode()
+        if fds:
+            socket.send_fds(self._ctl, [data], fds)
+        else:
+            self._ctl.send(data)
+
+    def _receive(self) -> dict[str, Any] | None:
+        data = self._ctl.recv(65536)
+        if not data:
+            return None
+        message: dict[str, Any] = json.loads(data)
+        return message
+
+    def start_run(self, path: str, source: str, limits: SandboxLimits, *,
+                  clock: Callable[[], float] | None = None) -> SandboxRun:
+        """A zygote for one run of ``source`` (the text of ``path``)."""
+        data = source.encode()
+        if len(data) > MAX_SOURCE:
+            raise SandboxFailure(f"{Path(path).name} is {len(data):,} bytes long; a raft.py "
+                                 f"may have at most {MAX_SOURCE:,}")
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        with tempfile.TemporaryFile() as text:
+            text.write(data)
+            text.seek(0)
+            self._send({"op": "run", "uid": self.uid, "path": path,
+                        "memory_mb": limits.memory_mb, "cpu_seconds": limits.cpu_seconds,
+                        "processes": limits.processes, "log_level": limits.log_level},
+                       [theirs.fileno(), text.fileno()])
+            theirs.close()
+            reply = self._receive()
+        if reply is None or "pid" not in reply:
+            raise SandboxError("the sandbox template stopped answering")
+        return SandboxRun(self, ours, int(reply["pid"]), limits, clock)
+
+    def end(self, pgid: int) -> None:
+        self._send({"op": "end", "pgid": pgid, "uid": self.uid})
+        self._receive()
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self._ctl.close()
+        with contextlib.suppress(Exception):
+            self.proc.wait(timeout=5)
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
+
+
+class SandboxRun:
+    """One run's zygote and its server lives (a ``Servers`` for ``Simulation``)."""
+
+    sandboxed = True
+
+    def __init__(self, sandboxes: Sandboxes, ctl: socket.socket, pid: int,
+                 limits: SandboxLimits, clock: Callable[[], float] | None) -> None:
+        self.sandboxes = sandboxes
+        self.limits = limits
+        self.pid = pid
+        self.clock = clock
+        self.deadline = time.monotonic() + limits.wall_seconds
+        self.transports: list[SandboxTransport] = []
+        self.closed = False
+        self._ctl = ctl
+        ctl.settimeout(30)
+        ready = self._ask(None)
+        self.load_error: str | None = None
+        if ready is None:
+            self.load_error = "the sandbox could not start (its zygote ended at once)"
+        elif ready.get("error"):
+            self.load_error = str(ready["error"])
+
+    def _ask(self, message: dict[str, Any] | None, fds: list[int] | None = None) -> (
+            dict[str, Any] | None):
+        """Send a control message (None: just listen) and read the zygote's answer."""
+        try:
+            if message is not None:
+                data = json.dumps(message).encode()
+                if fds:
+                    socket.send_fds(self._ctl, [data], fds)
+                else:
+                    self._ctl.send(data)
+            reply = self._ctl.recv(65536)
+            if not reply:
+                return None
+            answer = json.loads(reply)
+        except (OSError, ValueError):
+            return None
+        return answer if isinstance(answer, dict) else None
+
+    def spawn(self, server: int, number: int) -> SandboxTransport:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        reply = self._ask({"op": "spawn", "server": server, "number": number},
+                          [theirs.fileno()])
+        theirs.close()
+        pid = reply.get("pid") if reply else None
+        transport = SandboxTransport(self, ours, pid if isinstance(pid, int) else None,
+                                     f"server {server} (incarnation {number})")
+        self.transports.append(transport)
+        return transport
+
+    def status(self, pid: int | None) -> int | None:
+        if pid is None:
+            return None
+        reply = self._ask({"op": "status", "pid": pid})
+        status = reply.get("status") if reply else None
+        return status if isinstance(status, int) else None
+
+    def check(self) -> str | None:
+        """Can a server life load the submission? None if so, else why not."""
+        if self.load_error is not None:
+            return self.load_error
+        transport = self.spawn(0, 0)
+        try:
+            head, _ = transport.request((["check"], []))
+        except SandboxFailure as e:
+            return str(e)
+        finally:
+            transport.close()
+        result = head[1] if len(head) > 1 and isinstance(head[1], list) else None
+        if result and result[0] == "noload":
+            return str(result[1])
+        return None
+
+    def close(self) -> None:
+        """End every process of the run."""
+        if self.closed:
+            return
+        self.closed = True
+        for transport in self.transports:
+            transport.close()
+        with contextlib.suppress(OSError):
+            self._ctl.close()
+        self.sandboxes.end(self.pid)
+
+
+class SandboxTransport:
+    """Frames to one server life's process and back."""
+
+    def __init__(self, run: SandboxRun, sock: socket.socket, pid: int | None,
+                 label: str) -> None:
+        self.run = run
+        self.sock = sock
+        self.pid = pid
+        self.label = label
+        self.closed = False
+
+    def request(self, frame: Frame) -> Frame:
+        if self.closed:
+            raise SandboxFailure("the server's process is gone")
+        remaining = self.run.deadline - time.monotonic()
+        if remaining <= 0:
+            raise self._timed_out()
+        self.sock.settimeout(remaining)
+        try:
+            self.sock.sendall(pack(*frame))
+            prefix = self._read(4)
+            if prefix is not None:
+                body = self._read(read_size(prefix))
+                if body is not None:
+                    head, blobs = unpack(body)
+                    if head[0] == "died":
+                        self.close()
+                        raise SandboxFailure(str(head[2]) if len(head) > 2 else "it died")
+                    return head, blobs
+        except TimeoutError:
+            raise self._timed_out() from None
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        except ProtocolError as e:
+            self.close()
+            raise SandboxFailure(f"the sandbox broke the protocol: {e}") from None
+        self.close()
+        raise SandboxFailure(self._diagnose(self.run.status(self.pid)))
+
+    def _read(self, n: int) -> bytes | None:
+        parts = []
+        while n:
+            chunk = self.sock.recv(min(n, 1 << 20))
+            if not chunk:
+                return None
+            parts.append(chunk)
+            n -= len(chunk)
+        return b"".join(parts)
+
+    def _timed_out(self) -> Exception:
+        self.close()
+        cap = self.run.limits.wall_seconds
+        reached = f" and reached only {self.run.clock():.3f} s of virtual time" \
+            if self.run.clock is not None else ""
+        return WallClockLimitError(
+            f"the run used more than {cap:g} s of real time{reached}. Your code does too "
+            "much work per event: look for loops that poll with very short sleeps, RPCs sent "
+            "in a tight loop, or work that grows with the log on every message.")
+
+    def _diagnose(self, status: int | None) -> str:
+        if status is None:
+            return ("its process ended before answering (it was killed, or closed its "
+                    "connection to the tester)")
+        if os.WIFEXITED(status):
+            code = os.WEXITSTATUS(status)
+            if code == EXIT_SPIN:
+                return ("a callback spun on the CPU and caught every interrupt (a bare "
+                        "`except:` or `except BaseException:` around a busy loop?), so its "
+                        "process was ended")
+            return (f"its process ended with exit status {code} before the test finished "
+                    "(os._exit()? a crash in a C extension?)")
+        if os.WIFSIGNALED(status):
+            sig = os.WTERMSIG(status)
+            name = signal.Signals(sig).name if sig in signal.Signals.__members__.values() \
+                else str(sig)
+            if sig == signal.SIGKILL:
+                return ("its process was killed by SIGKILL: the code killed its own process, "
+                        "or it ran out of memory")
+            if sig == signal.SIGXCPU:
+                return (f"its process used more than its {self.run.limits.cpu_seconds} s of "
+                        "CPU time (limit: CPU time) and was ended")
+            if sig == signal.SIGXFSZ:
+                return "its process tried to write a file (limit: file size 0) and was ended"
+            if sig == signal.SIGSEGV:
+                return "its process crashed (SIGSEGV: a crash in C code, or a stack overflow)"
+            return f"its process was killed by signal {name}"
+        return f"its process ended abnormally (status {status})"
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            with contextlib.suppress(OSError):
+                self.sock.close()

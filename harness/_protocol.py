@@ -9,31 +9,32 @@ the sandbox does it, runs the server's code until nothing more is due at that
 instant, and answers with one report. Nothing else crosses.
 
     trusted side                                sandbox (one server life)
-    ["boot", now, me, n, number, seed, lvl, S, P]  ->  construct Raft(peers, me, persister, apply_ch)
+    ["boot", now, me, n, number, seed, import_seed, lvl, S, P]
+                                                ->  construct Raft(peers, me, persister, apply_ch)
     ["call", now, "get_state"]                  ->  rf.get_state()
     ["call", now, "start", C]                   ->  rf.start(command)
     ["call", now, "snapshot", index, P]         ->  rf.snapshot(index, snapshot)
     ["call", now, "kill"]                       ->  rf.kill()
     ["deliver", now, cid, method, A]            ->  run the RPC handler on a copy of the args
-    ["reply", now, lid, R | -1]                 ->  the call `lid` it made returns R (-1: None)
+    ["reply", now, lid, R | None]               ->  the call `lid` it made returns R (None: lost)
     ["taken", now, put_id]                      ->  the service took that ApplyMsg: put() returns
     ["run", now]                                ->  fire the timers due by `now`
     ["check"]                                   ->  load the module; is there a usable Raft?
                                                <-  ["report", result, effects, wake, state]
 
-Capital letters stand for *blobs*: byte strings sent beside the head and named
-in it by their index (``-1`` for none). Everything else in a head is JSON:
-numbers, strings, booleans, null and lists. Virtual times are floats, exact
-through JSON (Python prints the shortest repr that reads back the same).
+A frame is a list of plain values: None, bools, ints, floats, strings, bytes
+and lists. Capital letters stand for bytes: encoded arguments, replies,
+commands and persisted state, which the trusted side passes on without
+looking inside.
 
 A report says what the server's code did, in order:
 
     result    ["ok", value] | ["raised", kind, message, details]
               | ["bad", what] (a malformed return value) | ["noload", message]
     effects   ["send", lid, dst, method, A]        it called peers[dst].call(method, args)
-              ["replied", cid, R | -1]             an async handler returned (-1: cancelled)
+              ["replied", cid, R | None]           an async handler returned (None: cancelled)
               ["save", S, P]                       its last persister.save() of this step
-              ["offer", put_id, cv, C | -1, ci, sv, P, st, si]   await apply_ch.put(ApplyMsg)
+              ["offer", put_id, cv, C | None, ci, sv, P, st, si]   await apply_ch.put(ApplyMsg)
               ["log", level, logger, message]      a logging record
               ["error", kind, message, details]    its code broke a rule or raised
     wake      when it next has something to do (its earliest timer), or null
@@ -44,21 +45,24 @@ matching StudentError, whatever the code raised (a submission raising
 raftlab's own exception types gets no special treatment: its errors are its).
 
 Trust: the sandbox runs student code, so every report is hostile until
-``parse_report`` has checked it: types, ranges, sizes, blob indices. A report
-that breaks the protocol fails the run as the student's (``ProtocolError``).
-Blobs the trusted side must look inside (a command in an ApplyMsg, a snapshot
-the tester decodes) are read with ``_trusted.safe_decode``, never unpickled.
+``parse_report`` has checked it: types, ranges, sizes. A report that breaks the
+protocol fails the run as the student's (``ProtocolError``). Bytes the trusted
+side must look inside (a command in an ApplyMsg, a snapshot the tester
+decodes) are read with ``_trusted.safe_decode``, never unpickled.
 
-Framing, on a stream: ``u32 size | u32 head_size | u32 blob_count | head (JSON,
-UTF-8) | blob_count x (u32 size | bytes)``, little-endian, at most
-``MAX_FRAME`` bytes. In-process mode skips the bytes and hands the same
-(head, blobs) pair over directly.
+Framing, on a pipe: ``u32 size | body`` (little-endian, at most ``MAX_FRAME``
+bytes), the body a pickle of the list. The trusted side reads a report with
+an unpickler that resolves no global at all (``load_report``), so the bytes
+can build only the plain values above and call nothing; a sandbox reads
+commands with plain ``pickle.loads``, since they come from the trusted side.
+In-process mode skips the bytes and hands the same lists over directly.
 """
 
 from __future__ import annotations
 
-import json
+import io
 import math
+import pickle
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -79,9 +83,6 @@ call, sys.exit(), memory, misuse of the student API, data that cannot cross."""
 
 CALLS: Final = ("get_state", "start", "snapshot", "kill")
 
-NONE: Final = -1
-"""Blob index that stands for None."""
-
 
 @dataclass
 class ApplyMsg:
@@ -97,7 +98,7 @@ class ApplyMsg:
     snapshot_index: int = 0
 
 
-Frame = tuple[list[Any], list[bytes]]
+Frame = list[Any]
 
 
 class ProtocolError(Exception):
@@ -107,55 +108,15 @@ class ProtocolError(Exception):
 # ------------------------------------------------------------------ framing
 
 _U32: Final = struct.Struct("<I")
-_HEADER: Final = struct.Struct("<III")
 
 
-def pack(head: list[Any], blobs: list[bytes]) -> bytes:
-    """One frame as bytes, ready to write to a stream."""
-    text = json.dumps(head, separators=(",", ":"), allow_nan=False).encode()
-    parts = [b"", _HEADER.pack(0, len(text), len(blobs)), text]
-    for blob in blobs:
-        parts.append(_U32.pack(len(blob)))
-        parts.append(blob)
-    size = sum(len(p) for p in parts) - 4
-    if size > MAX_FRAME:
-        raise ProtocolError(f"a frame of {size:,} bytes is larger than the {MAX_FRAME:,} allowed")
-    parts[1] = _HEADER.pack(size, len(text), len(blobs))
-    return b"".join(parts)
-
-
-def _refuse_constant(name: str) -> Any:
-    raise ProtocolError(f"{name} is not a valid number in a frame")
-
-
-def unpack(body: bytes) -> Frame:
-    """Parse a frame's body (everything after its u32 size). Raises ProtocolError."""
-    if len(body) < 8:
-        raise ProtocolError("a frame shorter than its header")
-    head_size, count = struct.unpack_from("<II", body, 0)
-    end = 8 + head_size
-    if end > len(body):
-        raise ProtocolError("a frame whose head runs past its end")
-    try:
-        head = json.loads(body[8:end].decode(), parse_constant=_refuse_constant)
-    except (ValueError, RecursionError, UnicodeDecodeError) as e:
-        raise ProtocolError(f"a frame whose head is not JSON: {e}") from None
-    if not isinstance(head, list) or not head:
-        raise ProtocolError("a frame whose head is not a non-empty list")
-    blobs: list[bytes] = []
-    at = end
-    for _ in range(count):
-        if at + 4 > len(body):
-            raise ProtocolError("a frame with fewer blobs than it announces")
-        (size,) = _U32.unpack_from(body, at)
-        at += 4
-        if at + size > len(body):
-            raise ProtocolError("a blob that runs past the end of its frame")
-        blobs.append(body[at:at + size])
-        at += size
-    if at != len(body):
-        raise ProtocolError("a frame with bytes after its last blob")
-    return head, blobs
+def pack(frame: Frame) -> bytes:
+    """One frame as bytes, ready to write to a pipe."""
+    body = pickle.dumps(frame, 5)
+    if len(body) > MAX_FRAME:
+        raise ProtocolError(f"a frame of {len(body):,} bytes is larger than the "
+                            f"{MAX_FRAME:,} allowed")
+    return _U32.pack(len(body)) + body
 
 
 def read_size(prefix: bytes) -> int:
@@ -166,11 +127,41 @@ def read_size(prefix: bytes) -> int:
     return size
 
 
+class _PlainUnpickler(pickle.Unpickler):
+    """Builds plain values only: every reference to a global is refused."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        raise ProtocolError(f"a frame that names {module}.{name}")
+
+    def persistent_load(self, pid: Any) -> Any:
+        raise ProtocolError("a frame with a persistent reference")
+
+
+def load_report(body: bytes) -> Frame:
+    """A frame from a sandbox (hostile until ``parse_report`` has checked it)."""
+    try:
+        frame = _PlainUnpickler(io.BytesIO(body)).load()
+    except ProtocolError:
+        raise
+    except Exception as e:
+        raise ProtocolError(f"a frame that is not a pickle of plain values "
+                            f"({type(e).__name__})") from None
+    if type(frame) is not list or not frame:
+        raise ProtocolError("a frame that is not a non-empty list")
+    return frame
+
+
+def load_command(body: bytes) -> Frame:
+    """A frame from the trusted side."""
+    frame: Frame = pickle.loads(body)
+    return frame
+
+
 # ------------------------------------------------------------------ reports
 
 
 class Report:
-    """A checked report. ``effects`` are tuples whose blobs are already resolved."""
+    """A checked report: its effects as tuples, in order."""
 
     __slots__ = ("effects", "result", "state", "wake")
 
@@ -210,13 +201,12 @@ def _time(value: object, what: str) -> float:
     return float(value)  # type: ignore[arg-type]
 
 
-def _blob(blobs: list[bytes], value: object, what: str, *, optional: bool = False) -> Any:
-    index = _int(value, what)
-    if index == NONE and optional:
+def _bytes(value: object, what: str, *, optional: bool = False) -> Any:
+    if value is None and optional:
         return None
-    if not 0 <= index < len(blobs):
-        raise _fail(f"{what} names blob {index}, which does not exist")
-    return blobs[index]
+    if type(value) is not bytes:
+        raise _fail(f"{what} is not bytes")
+    return value
 
 
 def _shape(item: object, size: int, what: str) -> list[Any]:
@@ -225,40 +215,40 @@ def _shape(item: object, size: int, what: str) -> list[Any]:
     return item
 
 
-def _send(e: list[Any], b: list[bytes], n: int) -> tuple[Any, ...]:
+def _send(e: list[Any], n: int) -> tuple[Any, ...]:
     _shape(e, 5, "a send")
     dst = _int(e[2], "a send's destination")
     if not 0 <= dst < n:
         raise _fail(f"a send to server {dst}, which does not exist")
     return ("send", _int(e[1], "a call id"), dst, _text(e[3], "a method name", 200),
-            _blob(b, e[4], "a send's arguments"))
+            _bytes(e[4], "a send's arguments"))
 
 
-def _replied(e: list[Any], b: list[bytes], n: int) -> tuple[Any, ...]:
+def _replied(e: list[Any], n: int) -> tuple[Any, ...]:
     _shape(e, 3, "a reply")
-    return ("replied", _int(e[1], "a call id"), _blob(b, e[2], "a reply", optional=True))
+    return ("replied", _int(e[1], "a call id"), _bytes(e[2], "a reply", optional=True))
 
 
-def _save(e: list[Any], b: list[bytes], n: int) -> tuple[Any, ...]:
+def _save(e: list[Any], n: int) -> tuple[Any, ...]:
     _shape(e, 3, "a save")
-    return ("save", _blob(b, e[1], "the raft state"), _blob(b, e[2], "the snapshot"))
+    return ("save", _bytes(e[1], "the raft state"), _bytes(e[2], "the snapshot"))
 
 
-def _offer(e: list[Any], b: list[bytes], n: int) -> tuple[Any, ...]:
+def _offer(e: list[Any], n: int) -> tuple[Any, ...]:
     _shape(e, 9, "an offer")
     return ("offer", _int(e[1], "a put id"), _bool(e[2], "command_valid"),
-            _blob(b, e[3], "a command", optional=True), _int(e[4], "command_index"),
-            _bool(e[5], "snapshot_valid"), _blob(b, e[6], "a snapshot"),
+            _bytes(e[3], "a command", optional=True), _int(e[4], "command_index"),
+            _bool(e[5], "snapshot_valid"), _bytes(e[6], "a snapshot"),
             _int(e[7], "snapshot_term"), _int(e[8], "snapshot_index"))
 
 
-def _log(e: list[Any], b: list[bytes], n: int) -> tuple[Any, ...]:
+def _log(e: list[Any], n: int) -> tuple[Any, ...]:
     _shape(e, 4, "a log record")
     return ("log", _text(e[1], "a log level", 20), _text(e[2], "a logger name", 200),
             _text(e[3], "a log message"))
 
 
-def _error(e: list[Any], b: list[bytes], n: int) -> tuple[Any, ...]:
+def _error(e: list[Any], n: int) -> tuple[Any, ...]:
     _shape(e, 4, "an error")
     kind = _text(e[1], "an error kind", 20)
     if kind not in KINDS:
@@ -266,19 +256,28 @@ def _error(e: list[Any], b: list[bytes], n: int) -> tuple[Any, ...]:
     return ("error", kind, _text(e[2], "an error message"), _text(e[3], "error details"))
 
 
-_EFFECTS: Final[dict[str, Callable[[list[Any], list[bytes], int], tuple[Any, ...]]]] = {
+_EFFECTS: Final[dict[str, Callable[[list[Any], int], tuple[Any, ...]]]] = {
     "send": _send, "replied": _replied, "save": _save, "offer": _offer, "log": _log,
     "error": _error,
 }
 
 
-def parse_report(frame: Frame, n: int) -> Report:
-    """Check a report from a sandbox of a cluster of ``n`` servers. Raises ProtocolError."""
-    head, blobs = frame
-    if len(head) != 5 or head[0] != "report":
+def parse_report(frame: Frame, n: int, *, checked: bool = False) -> Report:
+    """Check a report from a sandbox of a cluster of ``n`` servers. Raises ProtocolError.
+
+    ``checked``: the report comes from a host in this very process (in-process
+    mode, where nothing is hostile that could not do worse): only its shape is
+    converted."""
+    if checked:
+        result = frame[1]
+        if result[0] == "ok" and type(result[1]) is list:
+            result = ["ok", tuple(result[1])]
+        state = frame[4]
+        return Report(result, frame[2], frame[3], None if state is None else (state[0], state[1]))
+    if len(frame) != 5 or frame[0] != "report":
         raise _fail("not a report")
-    result, raw_effects, wake, state = head[1], head[2], head[3], head[4]
-    result = _result(result, blobs)
+    result, raw_effects, wake, state = frame[1], frame[2], frame[3], frame[4]
+    result = _result(result)
     if type(raw_effects) is not list or len(raw_effects) > MAX_EFFECTS:
         raise _fail("effects are not a list")
     effects = []
@@ -288,7 +287,7 @@ def parse_report(frame: Frame, n: int) -> Report:
         parse = _EFFECTS.get(e[0])
         if parse is None:
             raise _fail(f"an effect of unknown kind {e[0]!r}")
-        effects.append(parse(e, blobs, n))
+        effects.append(parse(e, n))
     return Report(result, effects, None if wake is None else _time(wake, "wake"),
                   None if state is None else _state(state))
 
@@ -299,12 +298,12 @@ def _state(state: object) -> tuple[int, bool]:
     return _int(state[0], "a term"), _bool(state[1], "is_leader")
 
 
-def _result(result: object, blobs: list[bytes]) -> list[Any]:
+def _result(result: object) -> list[Any]:
     if type(result) is not list or not result:
         raise _fail("a result is not a list")
     status = result[0]
     if status == "ok" and len(result) == 2:
-        return ["ok", _value(result[1], blobs)]
+        return ["ok", _value(result[1])]
     if status == "raised" and len(result) == 4:
         kind = _text(result[1], "an error kind", 20)
         if kind not in KINDS:
@@ -315,7 +314,7 @@ def _result(result: object, blobs: list[bytes]) -> list[Any]:
     raise _fail("a result of unknown shape")
 
 
-def _value(value: object, blobs: list[bytes]) -> Any:
+def _value(value: object) -> Any:
     """An "ok" value: null, [term, is_leader], [index, term, is_leader],
     ["reply", R] or ["pending"] (an async handler started)."""
     if value is None:
@@ -323,7 +322,7 @@ def _value(value: object, blobs: list[bytes]) -> Any:
     if type(value) is not list or not value:
         raise _fail("a return value of unknown shape")
     if value[0] == "reply" and len(value) == 2:
-        return ("reply", _blob(blobs, value[1], "a reply"))
+        return ("reply", _bytes(value[1], "a reply"))
     if value[0] == "pending" and len(value) == 1:
         return ("pending",)
     if len(value) == 2:
@@ -337,37 +336,31 @@ def _value(value: object, blobs: list[bytes]) -> Any:
 # ------------------------------------------------------------------ commands
 
 
-def command_boot(now: float, me: int, n: int, number: int, seed: int, log_level: int,
-                 state: bytes, snapshot: bytes) -> Frame:
-    return ["boot", now, me, n, number, seed, log_level, 0, 1], [state, snapshot]
+def command_boot(now: float, me: int, n: int, number: int, seed: int, import_seed: int,
+                 log_level: int, state: bytes, snapshot: bytes) -> Frame:
+    return ["boot", now, me, n, number, seed, import_seed, log_level, state, snapshot]
 
 
 def command_call(now: float, name: str, *args: Any) -> Frame:
     """get_state / kill: no args; start: (command_bytes,); snapshot: (index, bytes)."""
-    if name == "start":
-        return ["call", now, name, 0], [args[0]]
-    if name == "snapshot":
-        return ["call", now, name, args[0], 0], [args[1]]
-    return ["call", now, name], []
+    return ["call", now, name, *args]
 
 
 def command_deliver(now: float, cid: int, method: str, args: bytes) -> Frame:
-    return ["deliver", now, cid, method, 0], [args]
+    return ["deliver", now, cid, method, args]
 
 
 def command_reply(now: float, lid: int, reply: bytes | None) -> Frame:
-    if reply is None:
-        return ["reply", now, lid, NONE], []
-    return ["reply", now, lid, 0], [reply]
+    return ["reply", now, lid, reply]
 
 
 def command_taken(now: float, put_id: int) -> Frame:
-    return ["taken", now, put_id], []
+    return ["taken", now, put_id]
 
 
 def command_run(now: float) -> Frame:
-    return ["run", now], []
+    return ["run", now]
 
 
 def command_check() -> Frame:
-    return ["check"], []
+    return ["check"]

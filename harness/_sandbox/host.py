@@ -52,9 +52,12 @@ from .._errors import (
     student_traceback,
 )
 from .._loop import Limits, SimLoop, classify
-from .._protocol import CALLS, NONE, ApplyMsg, Frame
+from .._protocol import CALLS, ApplyMsg, Frame
 from .api import ApplyChannel, ClientEnd, Persister
 from .loader import MODULE_NAME, Impl, LoadError, SourceImpl
+
+_get_running_loop: Final = asyncio.events._get_running_loop
+_set_running_loop: Final = asyncio.events._set_running_loop
 
 RESERVED: Final = frozenset(CALLS)
 """Public methods that are the tester's API, not RPC handlers."""
@@ -112,7 +115,7 @@ class Host:
     """One server life. See the module docstring."""
 
     def __init__(self, impl: Impl, *, in_process: bool = False) -> None:
-        self.impl = impl
+        self.impl: Impl = impl
         self.in_process = in_process
         self.label = "server ?"
         self.server = -1
@@ -120,23 +123,26 @@ class Host:
         self.raft: Any = None
         self.handlers: dict[str, bool] = {}
         self.effects: list[list[Any]] = []
-        self.blobs: list[bytes] = []
         self.failed = False
         self._calls: dict[int, tuple[asyncio.Future[Any], str]] = {}
         self._puts: dict[int, asyncio.Future[None]] = {}
         self._next_lid = 1
         self._next_put = 1
         self._save: tuple[bytes, bytes] | None = None
-        self._random = random.Random()
+        # In a sandbox the process's own random instance is this life's; in-process
+        # each life has an instance of its own, bound in while it runs.
+        self._random: random.Random = random.Random() if in_process else random._inst  # type: ignore[attr-defined]
         self._bindings = {name: getattr(self._random, name) for name in _RANDOM_NAMES}
         self._context = contextvars.Context()
         self._module: Any = None
+        if not in_process:  # the process's only host: its streams are the process's
+            current.host = self
+            vars(random).update(self._bindings)
 
     # ---------------------------------------------------------------- stepping
 
-    def handle(self, frame: Frame) -> Frame:
+    def handle(self, head: Frame) -> Frame:
         """Do one command and report (see ``harness._protocol``)."""
-        head, blobs = frame
         kind = head[0]
         if kind == "check":
             return self._report(self._check(), None, None)
@@ -150,15 +156,14 @@ class Host:
         wake = state = None
         previous = self._enter()
         try:
-            with loop.running():
-                loop.set_time(now)
-                result = self._context.run(self._command, kind, head, blobs, now)
-                if kind != "kill" and not self.failed:
-                    # A tester's call is a plain method call: what it schedules runs
-                    # at the server's next step. Anything else runs to idle now.
-                    wake = loop.next_wake() if kind in _CALLS else loop.run_until_idle(now)
-                    if self.raft is not None:
-                        state = self._state()
+            loop.set_time(now)
+            result = self._context.run(self._command, kind, head)
+            if kind != "kill" and not self.failed:
+                # A tester's call is a plain method call: what it schedules runs
+                # at the server's next step. Anything else runs to idle now.
+                wake = loop.next_wake() if kind in _CALLS else loop.run_until_idle(now)
+                if self.raft is not None:
+                    state = self._state()
         except KeyboardInterrupt:
             if self.in_process:
                 raise
@@ -173,12 +178,11 @@ class Host:
             wake = state = None
         return self._report(result, wake, state)
 
-    def _command(self, kind: str, head: list[Any], blobs: list[bytes],
-                 now: float) -> list[Any]:
+    def _command(self, kind: str, head: list[Any]) -> list[Any]:
         if kind == "run":
             return ["ok", None]
         if kind == "reply":
-            self._reply(head[2], None if head[3] == NONE else blobs[head[3]])
+            self._reply(head[2], head[3])
             return ["ok", None]
         if kind == "taken":
             fut = self._puts.pop(head[2], None)
@@ -186,11 +190,11 @@ class Host:
                 fut.set_result(None)
             return ["ok", None]
         if kind == "deliver":
-            return ["ok", self._deliver(head[2], head[3], blobs[head[4]])]
+            return ["ok", self._deliver(head[2], head[3], head[4])]
         if kind == "call":
-            return self._call(head[2], head, blobs)
+            return self._call(head[2], head)
         if kind == "boot":
-            return self._boot(head, blobs)
+            return self._boot(head)
         raise StudentError(f"unknown command {kind!r}")  # never sent by raftlab
 
     def _report(self, result: list[Any], wake: float | None,
@@ -198,48 +202,59 @@ class Host:
         if self._save is not None:
             saved, snap = self._save
             self._save = None
-            self.effects.append(["save", self._blob(saved), self._blob(snap)])
-        head = ["report", result, self.effects, wake, state]
-        blobs = self.blobs
+            self.effects.append(["save", saved, snap])
+        report = ["report", result, self.effects, wake, state]
         self.effects = []
-        self.blobs = []
-        return head, blobs
+        return report
 
-    def _enter(self) -> tuple[Any, ...]:
-        previous = (current.host, sys.modules.get(MODULE_NAME))
+    def _enter(self) -> tuple[Any, ...] | None:
+        """Make this life's the running loop, random stream, module and log sink."""
+        if not self.in_process:
+            return None  # the only host of its process: set once, at boot
+        previous = (current.host, sys.modules.get(MODULE_NAME), _get_running_loop())
         current.host = self
         vars(random).update(self._bindings)
         if self._module is not None:
             sys.modules[MODULE_NAME] = self._module
+        _set_running_loop(self.loop)
         return previous
 
-    def _leave(self, previous: tuple[Any, ...]) -> None:
+    def _leave(self, previous: tuple[Any, ...] | None) -> None:
+        if previous is None:
+            return
         current.host = previous[0]
         vars(random).update(_RANDOM_ORIGINAL)
         if previous[1] is not None:
             sys.modules[MODULE_NAME] = previous[1]
+        _set_running_loop(previous[2])
 
     def _create_loop(self, me: int, number: int) -> None:
         self.server = me
         self.label = f"server {me} (incarnation {number})"
         self.loop = SimLoop(_UNBOUNDED, label=self.label, student=True)
+        if not self.in_process:
+            _set_running_loop(self.loop)
 
     # ------------------------------------------------------------ the commands
 
-    def _boot(self, head: list[Any], blobs: list[bytes]) -> list[Any]:
-        _, _, me, n, number, seed, level, state, snap = head
-        self._random.seed(seed)
+    def _boot(self, head: list[Any]) -> list[Any]:
+        _, _, me, n, number, seed, import_seed, level, state, snap = head
         _capture.setLevel(level)
+        self._random.seed(import_seed)  # the module starts alike in every life
+        _capture.muted = True  # as in a sandbox, whose zygote runs the module
         try:
             cls = self.impl.load()
         except LoadError as e:
             self.failed = True
             return ["noload", str(e)]
+        finally:
+            _capture.muted = False
+        self._random.seed(seed)
         if isinstance(self.impl, SourceImpl):
             self._module = self.impl.module
         self.handlers = handler_table(cls)
         peers = [ClientEnd(self, me, j) for j in range(n)]
-        persister = Persister(self, blobs[state], blobs[snap])
+        persister = Persister(self, state, snap)
         apply_ch = ApplyChannel(self)
         try:
             self.raft = cls(peers, me, persister, apply_ch)
@@ -254,7 +269,7 @@ class Host:
             return ["noload", str(e)]
         return ["ok", None]
 
-    def _call(self, name: str, head: list[Any], blobs: list[bytes]) -> list[Any]:
+    def _call(self, name: str, head: list[Any]) -> list[Any]:
         rf = self.raft
         if rf is None:
             return ["ok", None]
@@ -266,14 +281,14 @@ class Host:
                     return ["bad", _short(got)]
                 return ["ok", [got[0], bool(got[1])]]
             if name == "start":
-                command = decode(blobs[head[3]])
+                command = decode(head[3])
                 got = rf.start(command)
                 if (not isinstance(got, tuple) or len(got) != 3 or type(got[0]) is not int
                         or type(got[1]) is not int or not isinstance(got[2], int)):
                     return ["bad", _short(got)]
                 return ["ok", [got[0], got[1], bool(got[2])]]
             if name == "snapshot":
-                rf.snapshot(head[3], blobs[head[4]])
+                rf.snapshot(head[3], head[4])
                 return ["ok", None]
             if name == "kill":
                 rf.kill()
@@ -342,7 +357,7 @@ class Host:
         self._next_lid = lid + 1
         fut: asyncio.Future[Any] = loop.create_future()
         self._calls[lid] = (fut, method)
-        self.effects.append(["send", lid, dst, method, self._blob(data)])
+        self.effects.append(["send", lid, dst, method, data])
         return fut
 
     def _reply(self, lid: int, data: bytes | None) -> None:
@@ -384,16 +399,16 @@ class Host:
             raise SpinError(f"RPC handler {method}() {e.detail}", where=self.label) from None
         except BaseException as e:
             raise classify(e, self.label, f"RPC handler {method}") from None
-        return ["reply", self._blob(self._encode_reply(method, reply))]
+        return ["reply", self._encode_reply(method, reply)]
 
     def _handler_done(self, cid: int, method: str, task: asyncio.Task[Any]) -> None:
         if task.cancelled():
-            self.effects.append(["replied", cid, NONE])
+            self.effects.append(["replied", cid, None])
             return
         if task.exception() is not None:
             return  # the loop fails the run with it
         data = self._encode_reply(method, task.result())
-        self.effects.append(["replied", cid, self._blob(data)])
+        self.effects.append(["replied", cid, data])
 
     def _encode_reply(self, method: str, reply: object) -> bytes:
         if reply is None:
@@ -429,11 +444,10 @@ class Host:
         if not isinstance(snapshot, (bytes, bytearray, memoryview)):
             raise self.api_error(f"ApplyMsg.snapshot must be bytes, not "
                                  f"{type(snapshot).__name__}")
-        if msg.command is None:
-            command = NONE
-        else:
+        command = None
+        if msg.command is not None:
             try:
-                command = self._blob(encode(msg.command))
+                command = encode(msg.command)
             except CodecError as e:
                 raise self.api_error(f"ApplyMsg.command: {e}") from None
         loop = self.loop
@@ -444,14 +458,10 @@ class Host:
         self._puts[put_id] = fut
         cv, ci, sv, st, si = fields
         self.effects.append(["offer", put_id, bool(cv), command, ci, bool(sv),
-                             self._blob(bytes(snapshot)), st, si])
+                             bytes(snapshot), st, si])
         await fut
 
     # ------------------------------------------------------------------ effects
-
-    def _blob(self, data: bytes) -> int:
-        self.blobs.append(data)
-        return len(self.blobs) - 1
 
     def api_error(self, message: str) -> StudentError:
         """Misuse of the student API: fail the run (even if the code catches it)."""
@@ -499,8 +509,11 @@ class _Capture(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.INFO)
         self.fallback: Callable[[logging.LogRecord, str], None] | None = None
+        self.muted = False
 
     def emit(self, record: logging.LogRecord) -> None:
+        if self.muted:
+            return
         try:
             message = record.getMessage()
         except Exception:  # a bad format string in the caller's log call

@@ -173,6 +173,7 @@ class Confinement:
         cpu_seconds: CPU time it may use (SIGXCPU, then SIGKILL).
         open_files: file descriptors it may hold.
         processes: processes and threads its user may have (root only; 0: no cap).
+        address_space: the address space it starts from (0: measure it now).
     """
 
     uid: int | None = None
@@ -180,6 +181,7 @@ class Confinement:
     cpu_seconds: int = 120
     open_files: int = 64
     processes: int = 0
+    address_space: int = 0
 
 
 def _libc() -> ctypes.CDLL | None:
@@ -325,7 +327,8 @@ def confine(conf: Confinement, *, keep: Iterable[int], fork: bool, session: bool
         if hasattr(resource, name):
             _setrlimit(getattr(resource, name), 0)
     if conf.memory_mb > 0:
-        _setrlimit(resource.RLIMIT_AS, address_space_now() + conf.memory_mb * 1024 * 1024)
+        base = conf.address_space or address_space_now()
+        _setrlimit(resource.RLIMIT_AS, base + conf.memory_mb * 1024 * 1024)
     if conf.uid is not None and os.geteuid() == 0:
         if conf.processes > 0 and hasattr(resource, "RLIMIT_NPROC"):
             _setrlimit(resource.RLIMIT_NPROC, conf.processes)

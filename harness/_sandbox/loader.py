@@ -9,7 +9,10 @@ A submission's module is executed afresh for every server life, under the
 fixed name ``raftlab_impl``, so that servers share nothing but the network in
 every mode (module-level state is per server life, as it is with one process
 per life) and dataclasses defined in it cross the network by that name (the
-encoded sizes the tests count do not depend on where the file lives).
+encoded sizes the tests count do not depend on where the file lives). The
+host seeds ``random`` with the run's "import" stream first, so every life's
+module starts in the same state; a sandbox's zygote therefore runs the module
+once and forks each life from it (``Preloaded``), which is the same thing.
 
 Every failure to load is a LoadError whose message says what is wrong and
 how to fix it.
@@ -43,11 +46,11 @@ class Impl(Protocol):
 class SourceImpl:
     """A raft.py given as its source text (the sandbox never needs to read the file)."""
 
-    def __init__(self, path: str, source: str) -> None:
+    def __init__(self, path: str, source: str, code: types.CodeType | None = None) -> None:
         self.path = path
         self.name = path.rsplit("/", 1)[-1]
         self.source = source
-        self.code: types.CodeType | None = None
+        self.code: types.CodeType | None = code
         self.module: types.ModuleType | None = None
 
     def compile(self) -> types.CodeType:
@@ -83,6 +86,18 @@ class SourceImpl:
         guard_module_globals(module)
         self.module = module
         return raft_class(module, self.name)
+
+
+class Preloaded:
+    """A class whose module already ran in this process (a sandbox's zygote ran it)."""
+
+    def __init__(self, cls: type, module: types.ModuleType | None, name: str) -> None:
+        self.cls = cls
+        self.module = module
+        self.name = name
+
+    def load(self) -> type:
+        return self.cls
 
 
 class ModuleImpl:

@@ -1,44 +1,47 @@
 """The sandbox's processes: a template per worker, a zygote per run, one per server life.
 
-    template   started clean (``python -s -S``: no site-packages code runs) by a
-               trusted worker, as the worker's user; imports only this side of
-               the harness; forks a zygote for each run and ends the run's
-               processes when told. It runs no student code.
+    template   forked by a trusted worker when it starts, before it has any job,
+               as the worker's user; forks a zygote for each run and ends the
+               run's processes when told. It runs no student code.
     zygote     one per run: confined (its own session, limits, the run's user,
-               a filter that forbids exec), compiles the submission once, and
-               forks a server life for each "spawn".
+               a filter that forbids exec), compiles the submission (or loads the
+               code compiled by an earlier zygote: the worker keeps it, as bytes
+               it never reads), runs its module once with ``random`` seeded from
+               the run's "import" stream, and forks a server life for each "spawn".
     server     one per server life: confined further (no new processes, no
-               signals but to itself), runs its module afresh and a ``Host``,
-               and answers the trusted side's commands on its socket until the
-               socket closes.
+               signals but to itself), runs a ``Host`` on the module its zygote
+               ran, and answers the trusted side's commands on its pipe until
+               the pipe closes.
 
 Control messages (template and zygote) are JSON objects on SOCK_SEQPACKET
 sockets, with file descriptors passed beside them (SCM_RIGHTS):
 
-    worker -> template   {"op": "run", ...limits}  [zygote socket, source file]
+    worker -> template   {"op": "run", ...limits}  [zygote socket, source file, code pipe]
                          {"op": "end", "pgid": p, "uid": u}   kill a run's processes
-    template -> worker   {"op": "ready", "seccomp": bool, "root": bool}, {"pid": p}, {"ok": true}
+    template -> worker   {"op": "ready", "seccomp": bool, "root": bool}, {"pid": p}
     worker -> zygote     {"op": "spawn", "server": s, "number": n}  [server socket]
                          {"op": "status", "pid": p}             how did it end?
     zygote -> worker     {"op": "ready", "error": str | null}, {"pid": p}, {"status": s | null}
 
-A server life speaks ``harness._protocol`` frames on its stream socket. If its
-code spins past every interrupt, it writes ``["died", kind, message]`` and
-exits with ``EXIT_SPIN``.
+A server life reads ``harness._protocol`` frames from one pipe and writes its
+reports to another. If its code spins past every interrupt, it writes
+``["died", kind, message]`` and exits with ``EXIT_SPIN``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import marshal
 import os
+import random
 import signal
 import socket
-import sys
 import time
 import traceback
 from typing import Any
 
+from .._protocol import load_command, pack, read_size
 from . import sealed
 from .guards import Guards, set_spin_exit
 from .host import Host, capture_logs
@@ -46,12 +49,14 @@ from .jail import (
     PR_SET_CHILD_SUBREAPER,
     PR_SET_PDEATHSIG,
     Confinement,
+    address_space_now,
+    close_fds,
     confine,
     kill_user,
     prctl,
     seccomp_works,
 )
-from .loader import LoadError, SourceImpl
+from .loader import LoadError, Preloaded, SourceImpl
 
 MAX_CONTROL = 65536
 
@@ -95,10 +100,22 @@ def _preload() -> None:
 
 
 def template_main(control_fd: int) -> None:
-    """Serve the worker until its socket closes."""
-    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)     # die with the worker
-    prctl(PR_SET_CHILD_SUBREAPER, 1)            # orphans of a run come back here to be reaped
+    """Serve the worker until its socket closes (in a process just forked from it)."""
+    try:
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)     # die with the worker
+        prctl(PR_SET_CHILD_SUBREAPER, 1)            # orphans of a run come back here to be reaped
+        close_fds([control_fd])
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1,
+                    signal.SIGCHLD):
+            signal.signal(sig, signal.SIG_DFL)
+        _template(control_fd)
+    finally:
+        os._exit(0)
+
+
+def _template(control_fd: int) -> None:
     _preload()
+    space = address_space_now()
     ctl = socket.socket(fileno=control_fd)
     send(ctl, {"op": "ready", "seccomp": seccomp_works(), "root": os.geteuid() == 0})
     while True:
@@ -111,26 +128,16 @@ def template_main(control_fd: int) -> None:
             pid = os.fork()
             if pid == 0:
                 ctl.close()
-                _zygote(fds[0], fds[1], message)  # never returns
+                _zygote(fds[0], fds[1], fds[2], {**message, "address_space": space})
             for fd in fds:
                 os.close(fd)
             send(ctl, {"pid": pid})
-        elif op == "end":
-            _end_run(int(message["pgid"]), message.get("uid"))
-            send(ctl, {"ok": True})
-    os._exit(0)
-
-
-def _end_run(pgid: int, uid: int | None) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, signal.SIGKILL)
-    if uid is not None and os.geteuid() == 0:
-        kill_user(uid)
-    deadline = time.monotonic() + 2
-    while time.monotonic() < deadline:
-        if not _reap():
-            break
-        time.sleep(0.001)
+        elif op == "end":  # no answer: the worker goes on while the processes die
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(int(message["pgid"]), signal.SIGKILL)
+            uid = message.get("uid")
+            if uid is not None and os.geteuid() == 0:
+                kill_user(int(uid))
 
 
 def _reap() -> bool:
@@ -147,23 +154,34 @@ def _reap() -> bool:
 # -------------------------------------------------------------------- zygote
 
 
-def _zygote(control_fd: int, source_fd: int, settings: dict[str, Any]) -> None:
+def _zygote(control_fd: int, text_fd: int, code_fd: int, settings: dict[str, Any]) -> None:
+    """Compile (or load the compiled code), run the module once, fork server lives."""
     code = 0
     try:
         conf = Confinement(uid=settings.get("uid"), memory_mb=int(settings["memory_mb"]),
                            cpu_seconds=int(settings["cpu_seconds"]),
-                           processes=int(settings.get("processes", 0)))
-        source = b""
-        while chunk := os.read(source_fd, 1 << 20):
-            source += chunk
-        os.close(source_fd)
-        confine(conf, keep=[control_fd], fork=True, session=True)
+                           processes=int(settings.get("processes", 0)),
+                           address_space=int(settings.get("address_space", 0)))
+        text = _read_all(text_fd)
+        os.close(text_fd)
+        confine(conf, keep=[control_fd, code_fd], fork=True, session=True)
         sealed[0] = True
         ctl = socket.socket(fileno=control_fd)
-        impl = SourceImpl(str(settings["path"]), source.decode("utf-8", "replace"))
+        path = str(settings["path"])
         error = None
+        preloaded = None
         try:
-            impl.compile()
+            if settings.get("compiled"):
+                impl = SourceImpl(path, "", code=marshal.loads(text))
+            else:
+                impl = SourceImpl(path, text.decode("utf-8", "replace"))
+                compiled = marshal.dumps(impl.compile())
+                with contextlib.suppress(OSError):
+                    _write(code_fd, compiled)
+            os.close(code_fd)
+            Guards().__enter__()
+            random.seed(int(settings["import_seed"]))
+            preloaded = Preloaded(impl.load(), impl.module, impl.name)
         except LoadError as e:
             error = str(e)
         send(ctl, {"op": "ready", "error": error})
@@ -174,11 +192,16 @@ def _zygote(control_fd: int, source_fd: int, settings: dict[str, Any]) -> None:
                 break
             _reap_into(ended)
             op = message.get("op")
-            if op == "spawn":
+            if op == "spawn" and preloaded is None:
+                for fd in fds:
+                    os.close(fd)
+                send(ctl, {"error": error})
+            elif op == "spawn" and preloaded is not None:
                 pid = os.fork()
                 if pid == 0:
                     ctl.close()
-                    _server(fds[0], impl, conf, int(settings["log_level"]))  # never returns
+                    _server(fds[0], fds[1], preloaded, conf,
+                            int(settings["log_level"]))  # never returns
                 for fd in fds:
                     os.close(fd)
                 send(ctl, {"pid": pid})
@@ -188,6 +211,13 @@ def _zygote(control_fd: int, source_fd: int, settings: dict[str, Any]) -> None:
     except BaseException:
         code = 1
     os._exit(code)
+
+
+def _read_all(fd: int) -> bytes:
+    parts = []
+    while chunk := os.read(fd, 1 << 20):
+        parts.append(chunk)
+    return b"".join(parts)
 
 
 def _reap_into(ended: dict[int, int]) -> None:
@@ -218,55 +248,43 @@ def _status(pid: int) -> int | None:
 # -------------------------------------------------------------- server life
 
 
-def _server(fd: int, impl: SourceImpl, conf: Confinement, log_level: int) -> None:
+def _server(commands: int, reports: int, impl: Preloaded, conf: Confinement,
+            log_level: int) -> None:
     code = 0
     try:
         confine(Confinement(uid=None, memory_mb=conf.memory_mb, cpu_seconds=conf.cpu_seconds,
-                            open_files=conf.open_files), keep=[fd], fork=False, session=False)
-        serve(fd, impl, log_level)
+                            open_files=conf.open_files, address_space=conf.address_space),
+                keep=[commands, reports], fork=False, session=False)
+        serve(commands, reports, impl, log_level)
     except BaseException as e:
         code = 1
-        _died(fd, "error", f"the server's process failed: {type(e).__name__}: {e}\n"
+        _died(reports, "error", f"the server's process failed: {type(e).__name__}: {e}\n"
               + "".join(traceback.format_exception(e))[-4000:])
     os._exit(code)
 
 
 def _died(fd: int, kind: str, message: str) -> None:
-    from .._protocol import pack  # noqa: PLC0415
-
     with contextlib.suppress(BaseException):
-        _write(fd, pack(["died", kind, message[:20_000]], []))
+        _write(fd, pack(["died", kind, message[:20_000]]))
 
 
-def serve(fd: int, impl: Any, log_level: int) -> None:
-    """Answer frames on ``fd`` with a Host until the trusted side closes it."""
-    from .._protocol import pack, read_size, unpack  # noqa: PLC0415
-
-    set_spin_exit(lambda message: _died(fd, "spin", message))
+def serve(commands: int, reports: int, impl: Any, log_level: int) -> None:
+    """Answer the frames read from ``commands`` with a Host, on ``reports``, until
+    the trusted side closes its end."""
+    set_spin_exit(lambda message: _died(reports, "spin", message))
     capture_logs(log_level, None)
     Guards().__enter__()
     host = Host(impl, in_process=False)
+    buffer = b""
     while True:
-        prefix = _read(fd, 4)
-        if prefix is None:
-            return
-        size = read_size(prefix)
-        body = _read(fd, size)
-        if body is None:
-            return
-        reply = host.handle(unpack(body))
-        _write(fd, pack(*reply))
-
-
-def _read(fd: int, n: int) -> bytes | None:
-    parts = []
-    while n:
-        chunk = os.read(fd, n)
-        if not chunk:
-            return None
-        parts.append(chunk)
-        n -= len(chunk)
-    return b"".join(parts)
+        while len(buffer) < 4 or len(buffer) < 4 + read_size(buffer[:4]):
+            chunk = os.read(commands, 65536)
+            if not chunk:
+                return
+            buffer += chunk
+        end = 4 + read_size(buffer[:4])
+        body, buffer = buffer[4:end], buffer[end:]
+        _write(reports, pack(host.handle(load_command(body))))
 
 
 def _write(fd: int, data: bytes) -> None:
@@ -276,5 +294,3 @@ def _write(fd: int, data: bytes) -> None:
         view = view[n:]
 
 
-if __name__ == "__main__":
-    template_main(int(sys.argv[1]))

@@ -36,8 +36,8 @@ from .._errors import Fatal, HarnessError, StudentError
 from .._loop import Limits, VirtualTimeLimit
 from .._sandbox.loader import ClassImpl, Impl
 from .network import DEFAULT_LATENCY
-from .servers import LocalServers, Servers
-from .sim import Simulation
+from .servers import LocalServers, Servers, ServersFactory
+from .sim import Simulation, derive_seed
 from .tester import TIME_LIMIT, Config, PassedLine
 from .trace import Trace
 
@@ -78,24 +78,29 @@ class LabResult:
         return self.digest_cache[0]
 
 
-def servers_for(impl: Impl | type | Servers) -> Servers:
-    """Where server lives run: a given ``Servers``, or in this process."""
+Where = Impl | type | ServersFactory
+
+
+def servers_for(impl: Where, seed: int) -> Servers:
+    """Where server lives run: in sandboxes (a ``ServersFactory``), or in this process."""
     if isinstance(impl, type):
         return LocalServers(ClassImpl(impl))
-    if hasattr(impl, "spawn"):
-        return impl  # type: ignore[return-value]
+    if hasattr(impl, "servers"):
+        return impl.servers(derive_seed(seed, "student/import"))  # type: ignore[union-attr]
     return LocalServers(impl)  # type: ignore[arg-type]
 
 
-def run_lab_test(test: LabTest, impl: Impl | type | Servers, seed: int, *,
+def run_lab_test(test: LabTest, impl: Where, seed: int, *,
                  wall_seconds: float | None = 120.0,
                  latency: tuple[float, float] = DEFAULT_LATENCY,
                  log_level: int = logging.INFO, monitors: bool = True,
                  setup: Callable[[Simulation], None] | None = None) -> LabResult:
     """Run ``test`` against ``impl`` from ``seed``; never raises for a failing run."""
     limits = Limits(virtual_seconds=TIME_LIMIT, wall_seconds=wall_seconds)
-    sim = Simulation(seed, servers_for(impl), limits=limits, latency=latency,
-                     log_level=log_level)
+    servers = servers_for(impl, seed)
+    sim = Simulation(seed, servers, limits=limits, latency=latency, log_level=log_level)
+    if hasattr(servers, "clock"):
+        servers.clock = sim.now  # a sandbox run says how far a stopped run got
     if setup is not None:
         setup(sim)
     configs: list[Config] = []

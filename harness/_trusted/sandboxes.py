@@ -1,13 +1,16 @@
 """Running server lives in sandboxes: the trusted side's end of ``_sandbox.process``.
 
-    sandboxes = Sandboxes()                    # starts a clean template process
+    sandboxes = Sandboxes()                    # forks the template process
     run = sandboxes.start_run(path, source, limits)   # a zygote for one run
     sim = Simulation(seed, run)                # every server life: its own process
     ...                                        # (the run is a ``Servers``)
     run.close()                                # every process of the run ends
     sandboxes.close()
 
-One ``Sandboxes`` per trusted process that grades (a worker). When that
+One ``Sandboxes`` per trusted process that grades (a worker), made early:
+the template is forked from it before any run, so it holds nothing of a job,
+and the sandboxes share the interpreter's pages with the trusted process
+(switching between them in lockstep then costs far less cache). When that
 process is root, it takes a user id of its own for its sandboxes (61000 and
 up, held by a lock file under ``/run/lock`` or the temporary folder for as
 long as it lives), so that ending a run can kill every process of that user
@@ -26,12 +29,12 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
+import select
 import signal
 import socket
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -40,9 +43,10 @@ from pathlib import Path
 from typing import IO, Any, Final
 
 from .._errors import WallClockLimitError
-from .._protocol import Frame, ProtocolError, pack, read_size, unpack
+from .._protocol import Frame, ProtocolError, load_report, pack, read_size
 from .._sandbox import jail
 from .._sandbox.guards import EXIT_SPIN
+from .._sandbox.process import template_main
 from .servers import SandboxFailure
 
 HARNESS_ROOT: Final = Path(__file__).resolve().parent.parent.parent
@@ -50,9 +54,6 @@ UID_BASE: Final = 61000
 UID_RANGE: Final = 1000
 MAX_SOURCE: Final = 4 * 1024 * 1024
 
-_BOOT: Final = ("import sys; sys.path.insert(0, sys.argv[1]); "
-                "from harness._sandbox.process import template_main; "
-                "template_main(int(sys.argv[2]))")
 
 
 class SandboxError(Exception):
@@ -78,12 +79,10 @@ class Sandboxes:
         self._lock: IO[bytes] | None = None
         self.uid = uid if uid is not None else (self._claim_uid() if self.root else None)
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        env = dict(jail.ENVIRONMENT)
-        self.proc = subprocess.Popen(
-            [sys.executable, "-s", "-S", "-c", _BOOT, str(HARNESS_ROOT), str(theirs.fileno())],
-            pass_fds=[theirs.fileno()], env=env, stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd="/",
-            start_new_session=True)
+        self.pid = os.fork()
+        if self.pid == 0:  # the template: never returns
+            ours.close()
+            template_main(theirs.fileno())
         theirs.close()
         self._ctl = ours
         ours.settimeout(60)
@@ -91,6 +90,7 @@ class Sandboxes:
         if hello is None or hello.get("op") != "ready":
             raise SandboxError(f"the sandbox template did not start (it said {hello!r})")
         self.seccomp = bool(hello.get("seccomp"))
+        self._compiled: dict[str, bytes] = {}  # the code of a submission (opaque bytes)
 
     def protections(self) -> dict[str, bool]:
         return jail.protections(root=self.uid is not None, seccomp=self.seccomp)
@@ -128,42 +128,76 @@ class Sandboxes:
         message: dict[str, Any] = json.loads(data)
         return message
 
-    def start_run(self, path: str, source: str, limits: SandboxLimits, *,
+    def start_run(self, path: str, source: str, limits: SandboxLimits, *, import_seed: int,
                   clock: Callable[[], float] | None = None) -> SandboxRun:
         """A zygote for one run of ``source`` (the text of ``path``)."""
         data = source.encode()
         if len(data) > MAX_SOURCE:
             raise SandboxFailure(f"{Path(path).name} is {len(data):,} bytes long; a raft.py "
                                  f"may have at most {MAX_SOURCE:,}")
+        key = hashlib.sha256(path.encode() + b"\0" + data).hexdigest()
+        compiled = self._compiled.get(key)
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        code_r, code_w = os.pipe()
         with tempfile.TemporaryFile() as text:
-            text.write(data)
+            text.write(compiled if compiled is not None else data)
             text.seek(0)
             self._send({"op": "run", "uid": self.uid, "path": path,
+                        "compiled": compiled is not None, "import_seed": import_seed,
                         "memory_mb": limits.memory_mb, "cpu_seconds": limits.cpu_seconds,
                         "processes": limits.processes, "log_level": limits.log_level},
-                       [theirs.fileno(), text.fileno()])
+                       [theirs.fileno(), text.fileno(), code_w])
             theirs.close()
+            os.close(code_w)
             reply = self._receive()
         if reply is None or "pid" not in reply:
+            os.close(code_r)
             raise SandboxError("the sandbox template stopped answering")
-        return SandboxRun(self, ours, int(reply["pid"]), limits, clock)
+        run = SandboxRun(self, ours, int(reply["pid"]), limits, clock, code_r)
+        if compiled is None and run.compiled and run.load_error is None:
+            self._compiled[key] = run.compiled
+        return run
 
     def end(self, pgid: int) -> None:
-        self._send({"op": "end", "pgid": pgid, "uid": self.uid})
-        self._receive()
+        """Kill a run's processes (the template does it; nothing to wait for)."""
+        with contextlib.suppress(OSError):
+            self._send({"op": "end", "pgid": pgid, "uid": self.uid})
 
     def close(self) -> None:
         with contextlib.suppress(OSError):
             self._ctl.close()
-        with contextlib.suppress(Exception):
-            self.proc.wait(timeout=5)
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            try:
+                done, _ = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if done:
+                break
+            time.sleep(0.005)
+        else:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(self.pid, 0)
         if self._lock is not None:
             self._lock.close()
             self._lock = None
+
+
+class Sandboxed:
+    """Where a graded run's server lives run: ``run_lab_test(test, Sandboxed(...), seed)``."""
+
+    def __init__(self, sandboxes: Sandboxes, path: str, source: str,
+                 limits: SandboxLimits) -> None:
+        self.sandboxes = sandboxes
+        self.path = path
+        self.source = source
+        self.limits = limits
+
+    def servers(self, import_seed: int) -> SandboxRun:
+        return self.sandboxes.start_run(self.path, self.source, self.limits,
+                                        import_seed=import_seed)
 
 
 class SandboxRun:
@@ -172,7 +206,7 @@ class SandboxRun:
     sandboxed = True
 
     def __init__(self, sandboxes: Sandboxes, ctl: socket.socket, pid: int,
-                 limits: SandboxLimits, clock: Callable[[], float] | None) -> None:
+                 limits: SandboxLimits, clock: Callable[[], float] | None, code: int) -> None:
         self.sandboxes = sandboxes
         self.limits = limits
         self.pid = pid
@@ -181,7 +215,8 @@ class SandboxRun:
         self.transports: list[SandboxTransport] = []
         self.closed = False
         self._ctl = ctl
-        ctl.settimeout(30)
+        ctl.settimeout(max(1.0, limits.wall_seconds))
+        self.compiled = _drain(code, MAX_SOURCE * 4, self.deadline)
         ready = self._ask(None)
         self.load_error: str | None = None
         if ready is None:
@@ -208,13 +243,17 @@ class SandboxRun:
         return answer if isinstance(answer, dict) else None
 
     def spawn(self, server: int, number: int) -> SandboxTransport:
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        if self.load_error is not None:
+            raise SandboxFailure(f"cannot load the implementation: {self.load_error}")
+        commands_r, commands_w = os.pipe()
+        reports_r, reports_w = os.pipe()
         reply = self._ask({"op": "spawn", "server": server, "number": number},
-                          [theirs.fileno()])
-        theirs.close()
+                          [commands_r, reports_w])
+        os.close(commands_r)
+        os.close(reports_w)
         pid = reply.get("pid") if reply else None
-        transport = SandboxTransport(self, ours, pid if isinstance(pid, int) else None,
-                                     f"server {server} (incarnation {number})")
+        transport = SandboxTransport(self, commands_w, reports_r,
+                                     pid if isinstance(pid, int) else None)
         self.transports.append(transport)
         return transport
 
@@ -224,22 +263,6 @@ class SandboxRun:
         reply = self._ask({"op": "status", "pid": pid})
         status = reply.get("status") if reply else None
         return status if isinstance(status, int) else None
-
-    def check(self) -> str | None:
-        """Can a server life load the submission? None if so, else why not."""
-        if self.load_error is not None:
-            return self.load_error
-        transport = self.spawn(0, 0)
-        try:
-            head, _ = transport.request((["check"], []))
-        except SandboxFailure as e:
-            return str(e)
-        finally:
-            transport.close()
-        result = head[1] if len(head) > 1 and isinstance(head[1], list) else None
-        if result and result[0] == "noload":
-            return str(result[1])
-        return None
 
     def close(self) -> None:
         """End every process of the run."""
@@ -253,38 +276,58 @@ class SandboxRun:
         self.sandboxes.end(self.pid)
 
 
-class SandboxTransport:
-    """Frames to one server life's process and back."""
+def _drain(fd: int, limit: int, deadline: float) -> bytes:
+    """Everything written to a pipe until it closes (at most ``limit`` bytes, by then)."""
+    parts: list[bytes] = []
+    size = 0
+    poll = select.poll()
+    poll.register(fd, select.POLLIN)
+    try:
+        while size <= limit:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not poll.poll(max(1, int(remaining * 1000))):
+                return b""
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                return b"".join(parts)
+            parts.append(chunk)
+            size += len(chunk)
+        return b""
+    finally:
+        os.close(fd)
 
-    def __init__(self, run: SandboxRun, sock: socket.socket, pid: int | None,
-                 label: str) -> None:
+
+class SandboxTransport:
+    """Frames to one server life's process and back, over two pipes."""
+
+    def __init__(self, run: SandboxRun, commands: int, reports: int, pid: int | None) -> None:
         self.run = run
-        self.sock = sock
+        self.commands = commands
+        self.reports = reports
         self.pid = pid
-        self.label = label
         self.closed = False
+        self._buffer = b""
+        os.set_blocking(commands, False)
+        self._in = select.poll()
+        self._in.register(reports, select.POLLIN)
+        self._out = select.poll()
+        self._out.register(commands, select.POLLOUT)
 
     def request(self, frame: Frame) -> Frame:
         if self.closed:
             raise SandboxFailure("the server's process is gone")
-        remaining = self.run.deadline - time.monotonic()
-        if remaining <= 0:
-            raise self._timed_out()
-        self.sock.settimeout(remaining)
         try:
-            self.sock.sendall(pack(*frame))
-            prefix = self._read(4)
-            if prefix is not None:
-                body = self._read(read_size(prefix))
-                if body is not None:
-                    head, blobs = unpack(body)
-                    if head[0] == "died":
-                        self.close()
-                        raise SandboxFailure(str(head[2]) if len(head) > 2 else "it died")
-                    return head, blobs
+            self._write(pack(frame))
+            body = self._read_frame()
+            if body is not None:
+                head = load_report(body)
+                if head[0] == "died":
+                    self.close()
+                    raise SandboxFailure(str(head[2]) if len(head) > 2 else "it died")
+                return head
         except TimeoutError:
             raise self._timed_out() from None
-        except (BrokenPipeError, ConnectionResetError):
+        except BrokenPipeError:
             pass
         except ProtocolError as e:
             self.close()
@@ -292,15 +335,34 @@ class SandboxTransport:
         self.close()
         raise SandboxFailure(self._diagnose(self.run.status(self.pid)))
 
-    def _read(self, n: int) -> bytes | None:
-        parts = []
-        while n:
-            chunk = self.sock.recv(min(n, 1 << 20))
+    def _write(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            try:
+                n = os.write(self.commands, view)
+            except BlockingIOError:
+                self._wait(self._out)
+                continue
+            view = view[n:]
+
+    def _read_frame(self) -> bytes | None:
+        """The next frame's body (None at EOF). Reads in 64 KiB pieces: a report
+        usually arrives whole in one."""
+        buffer = self._buffer
+        while len(buffer) < 4 or len(buffer) < 4 + read_size(buffer[:4]):
+            self._wait(self._in)
+            chunk = os.read(self.reports, 65536)
             if not chunk:
                 return None
-            parts.append(chunk)
-            n -= len(chunk)
-        return b"".join(parts)
+            buffer += chunk
+        end = 4 + read_size(buffer[:4])
+        self._buffer = buffer[end:]
+        return buffer[4:end]
+
+    def _wait(self, poll: select.poll) -> None:
+        remaining = self.run.deadline - time.monotonic()
+        if remaining <= 0 or not poll.poll(max(1, int(remaining * 1000))):
+            raise TimeoutError
 
     def _timed_out(self) -> Exception:
         self.close()
@@ -344,5 +406,7 @@ class SandboxTransport:
     def close(self) -> None:
         if not self.closed:
             self.closed = True
-            with contextlib.suppress(OSError):
-                self.sock.close()
+            for fd in (self.commands, self.reports):
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+

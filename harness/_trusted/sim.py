@@ -13,6 +13,8 @@ it by SHA-256 (so they do not depend on ``PYTHONHASHSEED``):
     "student/S/N"        the ``random`` module as server S's life N sees it,
                          seeded when that life starts, so code that calls
                          ``random.random()`` is replayable
+    "student/import"     ``random`` while the submission's module runs (the
+                         same for every life: each module starts alike)
 
 ``servers`` decides where server lives run: ``LocalServers`` (in this process)
 or a sandbox run's (one process each, ``harness._trusted.sandboxes``). The
@@ -103,6 +105,10 @@ class Simulation:
         handle = ServerHandle(self, server, number, self.servers.spawn(server, number), n=n)
         self.handles.append(handle)
         return handle
+
+    @property
+    def import_seed(self) -> int:
+        return derive_seed(self.seed, "student/import")
 
     def student_seed(self, server: int, number: int) -> int:
         return derive_seed(self.seed, f"student/{server}/{number}")

@@ -193,7 +193,7 @@ class Config:
         if self.monitor is not None:
             self.monitor.watch(rf, applied_through=self.last_applied[i])
         try:
-            rf.boot(saved, ends, self.sim.student_seed(i, rf.number), self.sim.log_level)
+            rf.boot(saved, ends)
         except StudentError:
             self.sim.crash(rf)
             raise

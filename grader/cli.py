@@ -94,9 +94,10 @@ def cmd_test(args: argparse.Namespace, console: Console) -> int:
     tests = _selection(args.select)
     seeds = [args.seed + i for i in range(args.runs)]
     plan = Plan(impls=[(label, path)], tests=tests, seeds=seeds, wall_seconds=args.wall,
-                command=_command_line(), log_level=args.log_level)
+                command=_command_line(), log_level=args.log_level, sandbox=args.sandbox)
+    mode = "sandboxed" if args.sandbox else "in-process"
     console.print(Text(f"raftlab {raftlab_version()}: {len(tests)} tests x {len(seeds)} "
-                       f"seed(s) on {path} with {args.jobs} workers", style="dim"))
+                       f"seed(s) on {path} with {args.jobs} workers ({mode})", style="dim"))
     results = run_plan(plan, workers=args.jobs, console=console,
                        deadline=_deadline(args.timeout))[label]
     try:
@@ -126,13 +127,13 @@ def cmd_grade(args: argparse.Namespace, console: Console) -> int:
         if path.is_file():
             plan = Plan(impls=[(label, path)], tests=tests, seeds=rubric.seeds(),
                         wall_seconds=rubric.wall_seconds, memory_mb=rubric.memory_mb,
-                        command=_command_line())
+                        command=_command_line(), sandbox=True)
             results = run_plan(plan, workers=args.jobs, console=console,
                                deadline=_deadline(args.timeout))[label]
         else:
             results = unloadable(label, tests, rubric.seeds(), f"no submission found at {path}: "
                                  "submit your raft.py (the file that defines class Raft)",
-                                 command=_command_line())
+                                 command=_command_line(), sandbox=True)
     finally:
         results.grade = rubric.grade(results)
         _write_grade_outputs(args, results, elapsed=time.monotonic() - started)
@@ -163,7 +164,7 @@ def cmd_replay(args: argparse.Namespace, console: Console) -> int:
     test = names[0]
     with tempfile.TemporaryDirectory() as tmp:
         first = _replay_once(label, path, test, args.seed, Path(tmp) / "a.jsonl", hash_seed=0,
-                             wall=args.wall, log_level=args.log_level)
+                             wall=args.wall, log_level=args.log_level, sandbox=args.sandbox)
         if first is None:
             return EXIT_INTERNAL
         record, trace = first
@@ -184,7 +185,8 @@ def cmd_replay(args: argparse.Namespace, console: Console) -> int:
             f"{len(trace)} events, digest {record.digest})", style="green"))
         if args.check_determinism:
             second = _replay_once(label, path, test, args.seed, Path(tmp) / "b.jsonl",
-                                  hash_seed=1, wall=args.wall, log_level=args.log_level)
+                                  hash_seed=1, wall=args.wall, log_level=args.log_level,
+                                  sandbox=args.sandbox)
             if second is None:
                 return EXIT_INTERNAL
             return _compare_runs(console, record.digest, trace, second[0].digest, second[1])
@@ -193,12 +195,12 @@ def cmd_replay(args: argparse.Namespace, console: Console) -> int:
 
 
 def _replay_once(label: str, path: Path, test: str, seed: int, trace_path: Path, *,
-                 hash_seed: int, wall: float,
-                 log_level: str) -> tuple[TestRecord, list[dict[str, object]]] | None:
+                 hash_seed: int, wall: float, log_level: str,
+                 sandbox: bool) -> tuple[TestRecord, list[dict[str, object]]] | None:
     job = {"impl": str(path), "test": test, "seed": seed, "wall": wall, "memory_mb": 2048,
            "tail": 8, "digest": True, "trace_path": str(trace_path), "log_level": log_level,
-           "replay": replay_command(test, seed, label)}
-    with WorkerPool(1, hash_seed=hash_seed) as pool:
+           "replay": replay_command(test, seed, label, sandbox=sandbox)}
+    with WorkerPool(1, hash_seed=hash_seed, sandbox=sandbox) as pool:
         error = pool.check_impl(str(path))
         if error is not None:
             Console(stderr=True).print(Text(f"cannot load the implementation: {error}",
@@ -354,6 +356,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--show", type=int, default=5, help="failure panels to show (default 5)")
     p.add_argument("--log-level", default="INFO", choices=LOG_LEVELS,
                    help="lowest level of logging records kept in traces (default INFO)")
+    p.add_argument("--sandbox", action="store_true",
+                   help="run every server life in a sandbox process, as grading does "
+                        "(slower; the same traces)")
     p.set_defaults(func=cmd_test)
 
     p = sub.add_parser("grade", help="points per test and per part from a rubric",
@@ -399,6 +404,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--wall", type=float, default=120.0, help="wall-clock cap, seconds")
     p.add_argument("--log-level", default="DEBUG", choices=LOG_LEVELS,
                    help="lowest level of logging records in the trace (default DEBUG)")
+    p.add_argument("--sandbox", action="store_true",
+                   help="replay with every server life in a sandbox, as grading ran it")
     p.set_defaults(func=cmd_replay)
 
     p = sub.add_parser("batch", help="grade a folder of submissions into a CSV",

@@ -124,6 +124,7 @@ class Results:
     load_error: str | None = None
     timed_out: bool = False
     grade: dict[str, Any] | None = None
+    mode: str = "in-process"  # or "sandboxed": where the submission ran
 
     def by_test(self) -> dict[str, list[TestRecord]]:
         """Records grouped by test, tests in the order they first appear."""
@@ -172,6 +173,7 @@ class Results:
             "python": self.python,
             "raftlab_version": self.raftlab_version,
             "command": self.command,
+            "mode": self.mode,
             "tests": [r.to_dict() for r in self.tests],
             "summary": self.summary(),
         }
@@ -189,7 +191,8 @@ class Results:
                    raftlab_version=d.get("raftlab_version", ""), command=d.get("command", ""),
                    tests=[TestRecord.from_dict(t) for t in d.get("tests", [])],
                    load_error=summary.get("load_error"),
-                   timed_out=bool(summary.get("timed_out")), grade=d.get("grade"))
+                   timed_out=bool(summary.get("timed_out")), grade=d.get("grade"),
+                   mode=d.get("mode", "in-process"))
 
     @classmethod
     def from_json(cls, text: str) -> Results:

@@ -1,13 +1,16 @@
 """Running many jobs on a pool of worker processes (see ``worker``).
 
-    pool = WorkerPool(workers=4)
+    pool = WorkerPool(workers=4, sandbox=True)
     records = pool.run(jobs, on_start=..., on_done=..., deadline=None)
     pool.close()
 
 One thread per worker feeds it jobs from a shared queue and reads its
 records, so J runs proceed at once (``-j J``; default: the machine's cores).
 Workers start with ``PYTHONHASHSEED=0`` so a run and its replay see the same
-hash order even in code that iterates sets of strings.
+hash order even in code that iterates sets of strings. With ``sandbox``, each
+worker runs the submission's server lives in sandboxes (``grader.worker``),
+and worker k keeps itself and its sandboxes on the k-th core this process may
+use: the lockstep between a worker and its sandboxes is cheapest on one core.
 
 Robustness: a worker that dies (it should not: it never runs student code)
 is replaced and its job recorded as a harness error. With a ``deadline``
@@ -60,13 +63,26 @@ def worker_env(hash_seed: int = 0) -> dict[str, str]:
     return env
 
 
-class _Worker:
-    """One zygote process and the pipe protocol to it."""
+def usable_cores() -> list[int]:
+    try:
+        return sorted(os.sched_getaffinity(0))
+    except AttributeError:
+        return []
 
-    def __init__(self, hash_seed: int = 0) -> None:
+
+class _Worker:
+    """One worker process and the pipe protocol to it."""
+
+    def __init__(self, hash_seed: int = 0, *, sandbox: bool = False,
+                 core: int | None = None) -> None:
         self.errors: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
+        argv = [sys.executable, "-m", "grader.worker"]
+        if sandbox:
+            argv.append("--sandbox")
+        if core is not None:
+            argv += ["--core", str(core)]
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "grader.worker"], stdin=subprocess.PIPE,
+            argv, stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=self.errors, env=worker_env(hash_seed), text=True,
             bufsize=1)
         ready = self._readline(time.monotonic() + 60)
@@ -123,9 +139,12 @@ class _Worker:
 class WorkerPool:
     """A pool of worker processes. See the module docstring."""
 
-    def __init__(self, workers: int | None = None, *, hash_seed: int = 0) -> None:
+    def __init__(self, workers: int | None = None, *, hash_seed: int = 0,
+                 sandbox: bool = False) -> None:
         self.size = max(1, workers or default_workers())
         self.hash_seed = hash_seed
+        self.sandbox = sandbox
+        self._cores = usable_cores() if sandbox else []
         self._workers: list[_Worker | None] = []
 
     def run(self, jobs: list[Job], *, on_start: Callable[[Job], None] | None = None,
@@ -211,7 +230,8 @@ class WorkerPool:
             self._workers.append(None)
         worker = self._workers[slot]
         if worker is None or worker.proc.poll() is not None:
-            worker = _Worker(self.hash_seed)
+            core = self._cores[slot % len(self._cores)] if self._cores else None
+            worker = _Worker(self.hash_seed, sandbox=self.sandbox, core=core)
             self._workers[slot] = worker
         return worker
 

@@ -44,23 +44,27 @@ class Plan:
     tail: int = 8
     command: str = ""
     log_level: str = "INFO"
+    sandbox: bool = False  # graded runs: every server life in a sandbox
 
 
-def replay_command(test: str, seed: int, impl_label: str) -> str:
+def replay_command(test: str, seed: int, impl_label: str, *, sandbox: bool = False) -> str:
+    """The command that reruns one run exactly, in the mode that ran it."""
     impl = "" if impl_label == "student" else f" --impl {shlex.quote(impl_label)}"
-    return f"raftlab replay {test} --seed {seed}{impl}"
+    return f"raftlab replay {test} --seed {seed}{impl}{' --sandbox' if sandbox else ''}"
 
 
 def unloadable(label: str, tests: list[str], seeds: list[int], error: str, *,
-               command: str = "") -> Results:
+               command: str = "", sandbox: bool = False) -> Results:
     """Results for a submission that cannot run: every test is an error with the reason."""
     res = Results(impl=label, python=platform.python_version(),
-                  raftlab_version=raftlab_version(), command=command, load_error=error)
+                  raftlab_version=raftlab_version(), command=command, load_error=error,
+                  mode="sandboxed" if sandbox else "in-process")
     for seed in seeds:
         for test in tests:
             res.tests.append(TestRecord(name=test, part=part_of(test), seed=seed, kind="error",
                                         message=f"cannot load the implementation: {error}",
-                                        replay=replay_command(test, seed, label)))
+                                        replay=replay_command(test, seed, label,
+                                                              sandbox=sandbox)))
     return res
 
 
@@ -69,15 +73,16 @@ def run_plan(plan: Plan, *, workers: int | None = None, console: Console | None 
     """Run every (implementation, test, seed); never raises for a bad submission."""
     out: dict[str, Results] = {}
     jobs: list[Job] = []
-    with WorkerPool(workers) as pool:
+    with WorkerPool(workers, sandbox=plan.sandbox) as pool:
         for label, path in plan.impls:
             out[label] = Results(impl=label if label in ("student", "reference") else str(path),
                                  python=platform.python_version(),
-                                 raftlab_version=raftlab_version(), command=plan.command)
+                                 raftlab_version=raftlab_version(), command=plan.command,
+                                 mode="sandboxed" if plan.sandbox else "in-process")
             error = pool.check_impl(str(path), memory_mb=plan.memory_mb)
             if error is not None:
                 out[label] = unloadable(out[label].impl, plan.tests, plan.seeds, error,
-                                        command=plan.command)
+                                        command=plan.command, sandbox=plan.sandbox)
                 continue
 
             spec = label if label in ("student", "reference") else str(path)
@@ -86,7 +91,8 @@ def run_plan(plan: Plan, *, workers: int | None = None, console: Console | None 
                     jobs.append({"impl": str(path), "label": label, "test": test, "seed": seed,
                                  "wall": plan.wall_seconds, "memory_mb": plan.memory_mb,
                                  "tail": plan.tail, "log_level": plan.log_level,
-                                 "replay": replay_command(test, seed, spec)})
+                                 "replay": replay_command(test, seed, spec,
+                                                          sandbox=plan.sandbox)})
         records = _run_with_progress(pool, jobs, console, deadline)
     for job, rec in zip(jobs, records, strict=True):
         out[job["label"]].tests.append(rec)

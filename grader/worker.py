@@ -1,29 +1,44 @@
-"""Worker processes: where submissions run. Never in the grader's own process.
+"""Worker processes: where runs happen. Never in the grader's own process.
 
-    python -m grader.worker     # a "zygote": prints "ready", then reads jobs
-                                # (JSON lines) on stdin and writes one record
-                                # (JSON line) per job on stdout
+    python -m grader.worker [--sandbox] [--core K]
+        a worker: prints "ready", then reads jobs (JSON lines) on stdin and
+        writes one record (JSON line) per job on stdout
 
-The zygote imports the harness and the suite once, but never student code.
-For each job it forks a child that loads the implementation, runs one lab
-test on one seed and writes its record to a pipe; so every run starts from
-the same fresh state (the one a replay starts from), and whatever the child
-does - hang, spin, exit, kill itself, exhaust memory - costs that run only:
+Two modes, chosen per worker:
 
-    a hang          the zygote kills the child's process group after the
-                    job's wall-clock cap (plus a grace period)
+    --sandbox   graded runs (``raftlab grade``, ``batch``, Gradescope, and
+                ``raftlab test --sandbox``). The worker is trusted: it runs the
+                tester, the network and the monitors, and never a line of the
+                submission. Each server life runs in a sandbox process
+                (``harness._trusted.sandboxes``): their template is forked from
+                the worker as it starts, before it has read any job. With
+                ``--core K`` the worker and its sandboxes stay on core K
+                (lockstep switches between them are far cheaper on one core).
+    (default)   in-process runs, for students' own fast runs (``raftlab test``):
+                the submission runs in the job's process, beside the tester.
+
+For each job the worker forks a child that runs one lab test on one seed and
+writes its record to a pipe, so every run starts from the same fresh state
+(the one a replay starts from), and whatever the child does costs that run
+only:
+
+    a hang          the worker kills the child's process group after the job's
+                    wall-clock cap (plus a grace period)
     a CPU spin      the harness interrupts it; if the code swallows every
-                    interrupt the child exits with EXIT_SPIN and we say so
+                    interrupt the process exits with EXIT_SPIN and we say so
     os._exit / a signal / a C crash   reported with the status
-    memory          RLIMIT_AS caps the child: MemoryError, or a kill
+    memory          RLIMIT_AS caps the child (in-process mode; in a sandbox,
+                    each server life's process is capped)
 
 A job is ``{"impl", "test", "seed", "wall", "memory_mb", "tail", "replay",
 "digest", "trace_path", "log_level"}``; the record is ``TestRecord.to_dict()``.
-``run_job`` is also what ``raftlab replay`` runs, so a replay is the run.
+A "check" job (``{"check": true, "impl"}``) says whether the implementation
+loads. ``run_job`` is also what ``raftlab replay`` runs, so a replay is the run.
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import io
 import json
@@ -38,47 +53,71 @@ import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from types import CodeType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from harness import EXIT_SPIN, run_lab_test
-
-from . import traceview
-from .impl import ImplError, compile_impl, load_impl
-from .results import TestRecord, part_of
-from .suite_index import all_tests
+if TYPE_CHECKING:
+    from harness._trusted.sandboxes import Sandboxes
 
 KILL_GRACE = 5.0
-"""Seconds past a job's wall-clock cap before the zygote kills the child."""
+"""Seconds past a job's wall-clock cap before the worker kills the child."""
 
 FILE_LIMIT = 256 * 1024 * 1024
 """Largest file a child may write (its stderr, a replay's trace): output without
 bound must not fill the disk. The result travels over a pipe, unaffected."""
 
-class _Current:
-    child: int | None = None  # the child running now, for the SIGTERM handler
+EXIT_SPIN = 86  # harness._sandbox.guards.EXIT_SPIN (imported late, see main)
 
 
-_current = _Current()
+class _State:
+    child: int | None = None           # the child running now, for the SIGTERM handler
+    sandboxes: Sandboxes | None = None  # this worker's sandbox template (--sandbox)
 
 
-def base_record(job: dict[str, Any]) -> TestRecord:
+_state = _State()
+_checked: dict[str, dict[str, Any]] = {}
+
+
+def base_record(job: dict[str, Any]) -> Any:
+    from .results import TestRecord, part_of  # noqa: PLC0415
+
     name = job.get("test", "(load)")
     return TestRecord(name=name, part=part_of(name), seed=int(job.get("seed", 0)),
                       kind="harness-error", replay=job.get("replay", ""))
 
 
+def _limits(job: dict[str, Any]) -> Any:
+    from harness._trusted.sandboxes import SandboxLimits  # noqa: PLC0415
+
+    wall = float(job.get("wall", 60.0))
+    level = getattr(logging, str(job.get("log_level", "INFO")).upper(), logging.INFO)
+    return SandboxLimits(memory_mb=int(job.get("memory_mb", 1024)) or 1024,
+                         cpu_seconds=int(wall) + 10, wall_seconds=wall, log_level=level)
+
+
 def check_impl(job: dict[str, Any]) -> dict[str, Any]:
     """A "check" job: can the implementation be loaded at all?"""
+    from .impl import ImplError, load_impl, read_source  # noqa: PLC0415
+
+    path = Path(job["impl"])
     try:
-        load_impl(Path(job["impl"]), code=_compiled.get(job["impl"]))
+        if _state.sandboxes is None:
+            load_impl(path)
+            return {"check": True, "ok": True, "message": None}
+        source = read_source(path)
     except ImplError as e:
         return {"check": True, "ok": False, "message": str(e)}
-    return {"check": True, "ok": True, "message": None}
+    error = _state.sandboxes.check(str(path), source, _limits(job))
+    return {"check": True, "ok": error is None, "message": error}
 
 
 def run_job(job: dict[str, Any]) -> dict[str, Any]:
     """Run one job in this process and return its record (as a dict)."""
+    from harness import run_lab_test  # noqa: PLC0415
+
+    from . import traceview  # noqa: PLC0415
+    from .impl import ImplError, load_impl, read_source  # noqa: PLC0415
+    from .suite_index import all_tests  # noqa: PLC0415
+
     if job.get("check"):
         return check_impl(job)
     rec = base_record(job)
@@ -86,15 +125,21 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     if job["test"] not in tests:
         rec.message = f"no lab test named {job['test']}"
         return rec.to_dict()
+    path = Path(job["impl"])
     try:
-        raft = load_impl(Path(job["impl"]), code=_compiled.get(job["impl"]))
+        if _state.sandboxes is not None:
+            from harness._trusted.sandboxes import Sandboxed  # noqa: PLC0415
+
+            impl: Any = Sandboxed(_state.sandboxes, str(path), read_source(path), _limits(job))
+        else:
+            impl = load_impl(path)
     except ImplError as e:
         rec.kind = "error"
         rec.message = f"cannot load the implementation: {e}"
         return rec.to_dict()
     level = getattr(logging, str(job.get("log_level", "INFO")).upper(), logging.INFO)
     with contextlib.redirect_stdout(io.StringIO()):
-        result = run_lab_test(tests[job["test"]], raft, int(job["seed"]),
+        result = run_lab_test(tests[job["test"]], impl, int(job["seed"]),
                               wall_seconds=float(job.get("wall", 60.0)), log_level=level)
     rec.kind = result.kind
     rec.message = result.message
@@ -115,22 +160,23 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
         rec.digest = result.digest()
     if job.get("trace_path"):
         result.trace.write_jsonl(job["trace_path"])
-    return rec.to_dict()
+    out: dict[str, Any] = rec.to_dict()
+    return out
 
 
 # ------------------------------------------------------------------ isolation
 
 
-_compiled: dict[str, CodeType | None] = {}
-"""Submissions compiled by the zygote (compiling runs none of their code), so
-each forked child skips parsing. Keyed by path; a file is compiled once."""
-
-
 def run_isolated(job: dict[str, Any],
                  run: Callable[[dict[str, Any]], dict[str, Any]] = run_job) -> dict[str, Any]:
     """Run ``run(job)`` in a forked child; diagnose however the child ends."""
-    if "impl" in job and job["impl"] not in _compiled:
-        _compiled[job["impl"]] = compile_impl(Path(job["impl"]))
+    if _state.sandboxes is not None and "impl" in job:
+        # Checked here, not in a child: the worker keeps the submission's compiled
+        # code (opaque bytes from a sandbox) for every run that follows.
+        if job.get("check") or job["impl"] not in _checked:
+            _checked[job["impl"]] = check_impl({**job, "check": True})
+        if job.get("check"):
+            return _checked[job["impl"]]
     cap = float(job.get("wall", 60.0))
     read_fd, write_fd = os.pipe()
     errors = tempfile.TemporaryFile()  # noqa: SIM115 - closed on every path below
@@ -138,7 +184,8 @@ def run_isolated(job: dict[str, Any],
     pid = os.fork()
     if pid == 0:  # the child
         os.close(read_fd)
-        _become_child(errors.fileno(), int(job.get("memory_mb", 0)))
+        _become_child(errors.fileno(), 0 if _state.sandboxes is not None else
+                      int(job.get("memory_mb", 0)))
         try:
             payload = json.dumps(run(job), default=str).encode()
         except BaseException as e:
@@ -147,12 +194,12 @@ def run_isolated(job: dict[str, Any],
             _write_all(write_fd, payload)
         finally:
             os._exit(0)
-    _current.child = pid
+    _state.child = pid
     os.close(write_fd)
     try:
         data, status, timed_out = _collect(pid, read_fd, started + cap + KILL_GRACE)
     finally:
-        _current.child = None
+        _state.child = None
         os.close(read_fd)
     wall = time.perf_counter() - started
     if not timed_out and os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0 and data:
@@ -165,7 +212,7 @@ def run_isolated(job: dict[str, Any],
     errors.seek(0)
     stderr_tail = errors.read()[-4000:].decode("utf-8", "replace")
     errors.close()
-    return _diagnose(job, status, timed_out, wall, stderr_tail).to_dict()
+    return _diagnose(job, status, timed_out, wall, stderr_tail)
 
 
 def _become_child(stderr_fd: int, memory_mb: int) -> None:
@@ -232,27 +279,36 @@ def _failure_record(job: dict[str, Any], exc: BaseException) -> dict[str, Any]:
         return {"check": True, "ok": False,
                 "message": f"importing it ended with {type(exc).__name__}: {exc}"}
     rec = base_record(job)
-    if isinstance(exc, SystemExit):
+    if isinstance(exc, SystemExit) and _state.sandboxes is None:
+        from harness._sandbox.host import _exit_message  # noqa: PLC0415
+
         rec.kind = "error"
-        rec.message = ("the code called sys.exit() (or exit()); a Raft server must never end "
-                       "the process")
-    elif isinstance(exc, MemoryError):
+        rec.message = _exit_message(exc)
+    elif isinstance(exc, MemoryError) and _state.sandboxes is None:
         rec.kind = "error"
         rec.message = "the code ran out of memory (the test process is limited)"
     else:
         rec.message = f"internal error in raftlab's worker: {type(exc).__name__}: {exc}"
         rec.details = "".join(traceback.format_exception(exc))
-    return rec.to_dict()
+    out: dict[str, Any] = rec.to_dict()
+    return out
 
 
 def _diagnose(job: dict[str, Any], status: int, timed_out: bool, wall: float,
-              stderr_tail: str) -> TestRecord:
+              stderr_tail: str) -> dict[str, Any]:
     rec = base_record(job)
     if job.get("check"):
         rec.name = "(load)"
-    rec.kind = "error"
     rec.wall_time = round(wall, 3)
     cap = float(job.get("wall", 60.0))
+    if _state.sandboxes is not None:
+        # The child ran only raftlab's code: however it ended, it is not the student's.
+        rec.message = (f"internal error in raftlab: the process that ran the tester ended "
+                       f"abnormally (status {status}{', timed out' if timed_out else ''})")
+        rec.details = stderr_tail.strip()
+        out: dict[str, Any] = rec.to_dict()
+        return out
+    rec.kind = "error"
     if timed_out:
         rec.message = (f"the run did not finish within its wall-clock cap of {cap:g} s and was "
                        "stopped. The code hangs, or does far too much work per event.")
@@ -269,28 +325,47 @@ def _diagnose(job: dict[str, Any], status: int, timed_out: bool, wall: float,
             name: object = signal.Signals(sig).name
         except ValueError:
             name = sig
-        hints = {int(signal.SIGKILL): " (out of memory?)",
-                 int(signal.SIGXFSZ): " (it wrote more output than the 256 MB allowed)"}
-        hint = hints.get(sig, "")
-        rec.message = f"the test process was killed by signal {name}{hint}"
+        if sig == signal.SIGKILL:
+            rec.message = ("the test process was killed by SIGKILL: the code killed its own "
+                           "process, or it ran out of memory")
+        elif sig == signal.SIGXFSZ:
+            rec.message = ("the test process was killed by SIGXFSZ: it wrote more output than "
+                           "the 256 MB allowed (limit: file size)")
+        else:
+            rec.message = f"the test process was killed by signal {name}"
     else:
         rec.message = f"the test process ended abnormally (status {status})"
     rec.details = stderr_tail.strip()
-    return rec
+    out = rec.to_dict()
+    return out
 
 
-# ------------------------------------------------------------------- zygote
+# ------------------------------------------------------------------- worker
 
 
 def _on_term(signum: int, frame: object) -> None:
-    if _current.child is not None:
-        _kill_group(_current.child)
+    if _state.child is not None:
+        _kill_group(_state.child)
     os._exit(1)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     """Serve jobs from stdin until it closes."""
+    parser = argparse.ArgumentParser(prog="python -m grader.worker")
+    parser.add_argument("--sandbox", action="store_true")
+    parser.add_argument("--core", type=int)
+    args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, _on_term)
+    if args.core is not None and hasattr(os, "sched_setaffinity"):
+        with contextlib.suppress(OSError):
+            os.sched_setaffinity(0, {args.core})
+    if args.sandbox:
+        # First, before any job and before the tester is even imported.
+        from harness._trusted.sandboxes import Sandboxes  # noqa: PLC0415
+
+        _state.sandboxes = Sandboxes()
+    from .suite_index import all_tests  # noqa: PLC0415
+
     all_tests()  # preload the suite
     out = sys.stdout
     out.write("ready\n")
@@ -302,6 +377,8 @@ def main() -> None:
         record = run_isolated(job) if hasattr(os, "fork") else run_job(job)
         out.write(json.dumps(record, default=str) + "\n")
         out.flush()
+    if _state.sandboxes is not None:
+        _state.sandboxes.close()
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ when not root) is listed in ``PROTECTIONS`` and in the README's threat model.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import os
@@ -212,9 +213,12 @@ def _arg_low(i: int) -> int:
 def seccomp_program(*, fork: bool, pid: int, machine: str | None = None) -> bytes | None:
     """The filter, or None if this machine's architecture is not known.
 
-    ``fork`` True is the zygote's filter (it runs no student code, and forks the
-    server lives, which then add the full filter): processes may be started but
-    not exec'd, and ``prctl`` and signals are left to the child's filter."""
+    ``fork`` True is the zygote's filter (it runs the module's top-level code, and
+    forks the server lives, which then add the full filter): processes may be
+    started but not exec'd, and ``prctl`` is left to the child's filter. Its rule
+    for signals names the zygote itself, so a server life cannot signal even
+    itself (``os.kill(os.getpid(), ...)`` is refused; its code can still end
+    itself by raising or with ``os._exit``)."""
     arch = _ARCHES.get(machine or platform.machine())
     if arch is None:
         return None
@@ -232,7 +236,7 @@ def seccomp_program(*, fork: bool, pid: int, machine: str | None = None) -> byte
             prog += [_jump(_JEQ, table[name], 0, 4), _stmt(_LD_ABS, _arg_low(arg)),
                      _jump(_JSET, _WRITE_FLAGS, 0, 1), _stmt(_RET, _ERRNO), _stmt(_RET, _ALLOW)]
     # signals: only to itself
-    for name in () if fork else ("kill", "tkill", "tgkill"):
+    for name in ("kill", "tkill", "tgkill"):
         prog += [_jump(_JEQ, table[name], 0, 4), _stmt(_LD_ABS, _arg_low(0)),
                  _jump(_JEQ, pid, 0, 1), _stmt(_RET, _ALLOW), _stmt(_RET, _ERRNO)]
     # ioctl: never push input into a terminal
@@ -329,13 +333,29 @@ def confine(conf: Confinement, *, keep: Iterable[int], fork: bool, session: bool
     if conf.memory_mb > 0:
         base = conf.address_space or address_space_now()
         _setrlimit(resource.RLIMIT_AS, base + conf.memory_mb * 1024 * 1024)
+    if conf.processes > 0 and hasattr(resource, "RLIMIT_NPROC"):
+        # Counted per user: as root the run's user is its own; otherwise the
+        # processes the user has already count too.
+        own = conf.uid is not None and os.geteuid() == 0
+        _setrlimit(resource.RLIMIT_NPROC, conf.processes + (0 if own else _processes_of_user()))
     if conf.uid is not None and os.geteuid() == 0:
-        if conf.processes > 0 and hasattr(resource, "RLIMIT_NPROC"):
-            _setrlimit(resource.RLIMIT_NPROC, conf.processes)
         os.setgroups([])
         os.setresgid(conf.uid, conf.uid, conf.uid)
         os.setresuid(conf.uid, conf.uid, conf.uid)
     return install_seccomp(fork=fork)
+
+
+def _processes_of_user() -> int:
+    """Processes and threads of this process's real user (from /proc)."""
+    uid = os.getuid()
+    count = 0
+    with contextlib.suppress(OSError):
+        for entry in os.scandir("/proc"):
+            if entry.name.isdigit():
+                with contextlib.suppress(OSError):
+                    if entry.stat().st_uid == uid:
+                        count += len(os.listdir(f"/proc/{entry.name}/task"))
+    return count
 
 
 def kill_user(uid: int) -> None:

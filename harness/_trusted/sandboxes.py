@@ -46,6 +46,7 @@ from .._errors import WallClockLimitError
 from .._protocol import Frame, ProtocolError, load_report, pack, read_size
 from .._sandbox import jail
 from .._sandbox.guards import EXIT_SPIN
+from .._sandbox.loader import ModuleImpl
 from .._sandbox.process import template_main
 from .servers import SandboxFailure
 
@@ -128,8 +129,16 @@ class Sandboxes:
         message: dict[str, Any] = json.loads(data)
         return message
 
+    def start_run_of(self, impl: ModuleImpl, limits: SandboxLimits, *,
+                     import_seed: int = 0) -> SandboxRun:
+        """A zygote for one run of trusted code the sandbox imports by name (raftlab's
+        own tests and benchmarks)."""
+        return self.start_run("", "", limits, import_seed=import_seed,
+                              module=(impl.module_name, impl.qualname))
+
     def start_run(self, path: str, source: str, limits: SandboxLimits, *, import_seed: int,
-                  clock: Callable[[], float] | None = None) -> SandboxRun:
+                  clock: Callable[[], float] | None = None,
+                  module: tuple[str, str] | None = None) -> SandboxRun:
         """A zygote for one run of ``source`` (the text of ``path``)."""
         data = source.encode()
         if len(data) > MAX_SOURCE:
@@ -142,7 +151,7 @@ class Sandboxes:
         with tempfile.TemporaryFile() as text:
             text.write(compiled if compiled is not None else data)
             text.seek(0)
-            self._send({"op": "run", "uid": self.uid, "path": path,
+            self._send({"op": "run", "uid": self.uid, "path": path, "module": module,
                         "compiled": compiled is not None, "import_seed": import_seed,
                         "memory_mb": limits.memory_mb, "cpu_seconds": limits.cpu_seconds,
                         "processes": limits.processes, "log_level": limits.log_level},
@@ -157,6 +166,15 @@ class Sandboxes:
         if compiled is None and run.compiled and run.load_error is None:
             self._compiled[key] = run.compiled
         return run
+
+    def check(self, path: str, source: str, limits: SandboxLimits) -> str | None:
+        """Does the submission load (compile, run its module, define a usable Raft)?
+        None if so, else why not. Keeps its compiled code for the runs to come."""
+        run = self.start_run(path, source, limits, import_seed=0)
+        try:
+            return run.load_error
+        finally:
+            run.close()
 
     def end(self, pgid: int) -> None:
         """Kill a run's processes (the template does it; nothing to wait for)."""

@@ -54,7 +54,6 @@ import contextvars
 import heapq
 import os
 import sys
-import threading
 import time
 from collections.abc import Callable, Coroutine, Generator
 from dataclasses import dataclass
@@ -203,8 +202,6 @@ class SimLoop(asyncio.BaseEventLoop):
         self._wall_start = _perf_counter()
         self._current: asyncio.Handle | None = None
         self._tearing_down = False
-        # Called after every callback (the trusted side's bookkeeping).
-        self.after_callback: Callable[[], None] | None = None
         # Told about every failure recorded (the trace).
         self.on_failure: Callable[[BaseException], None] | None = None
         self.set_exception_handler(_exception_handler)
@@ -363,7 +360,6 @@ class SimLoop(asyncio.BaseEventLoop):
         if not iterations & 0x3FF:
             self._check_wall_clock()
 
-        after = self.after_callback
         popleft = ready.popleft
         for _ in range(ntodo):
             handle = popleft()
@@ -371,8 +367,6 @@ class SimLoop(asyncio.BaseEventLoop):
                 continue
             self._current = handle
             handle._run()
-            if after is not None and self._fatal is None:
-                after()
             if self._fatal is not None:
                 self._current = None
                 raise self._fatal
@@ -444,20 +438,6 @@ class SimLoop(asyncio.BaseEventLoop):
     def _process_events(self, event_list: Any) -> None:
         pass
 
-    # ---------------------------------------------------------- activation
-
-    @contextlib.contextmanager
-    def running(self) -> Generator[None, None, None]:
-        """Make this the running loop of the thread for a while (a server's step)."""
-        previous = asyncio.events._get_running_loop()
-        asyncio.events._set_running_loop(self)
-        self._thread_id = threading.get_ident()
-        try:
-            yield
-        finally:
-            self._thread_id = None
-            asyncio.events._set_running_loop(previous)
-
     # -------------------------------------------------------------- teardown
 
     def shutdown(self, max_iterations: int = 1_000) -> None:
@@ -469,7 +449,6 @@ class SimLoop(asyncio.BaseEventLoop):
         its coroutine is closed directly.
         """
         self._tearing_down = True
-        self.after_callback = None
         pending = [t for t in _tasks_in_order(self) if not t.done()]
         for task in pending:
             task.cancel()

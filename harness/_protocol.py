@@ -74,8 +74,8 @@ MAX_FRAME: Final = 64 * 1024 * 1024
 MAX_TEXT: Final = 20_000
 """Longest message, log line or traceback kept from a report (longer ones are cut)."""
 
-MAX_EFFECTS: Final = 1_000_000
-"""Most effects one report may carry."""
+MAX_EFFECTS: Final = 50_000
+"""Most effects one report may carry (a Raft's step makes a handful)."""
 
 KINDS: Final = ("error", "spin", "livelock", "blocking", "exit", "memory", "api", "codec")
 """How a server's code failed: a plain exception, a CPU spin, a livelock, a blocking

@@ -101,6 +101,11 @@ DEAD_POLL: Final = 0.1              # labrpc polls for a dead server every 100 m
 
 DEFAULT_LATENCY: Final = (0.0001, 0.001)
 
+MAX_PENDING_CALLS: Final = 100_000
+MAX_PENDING_BYTES: Final = 256 * 1024 * 1024
+"""Calls (and their bytes) the network holds at once before the run fails: the
+trusted side's memory is not the sandbox's to fill. A Raft has a few hundred."""
+
 Done = Callable[[bytes | None], None]
 
 
@@ -214,6 +219,8 @@ class Network:
         self._interceptor: Interceptor | None = None
         self._held: list[tuple[Message, Callable[..., None], tuple[Any, ...]]] = []
         self._pending: dict[int, _Call] = {}  # calls whose async handler is still running
+        self.pending_calls = 0  # calls not yet ended, and the bytes they hold
+        self.pending_bytes = 0
 
     # ------------------------------------------------------------ topology
 
@@ -344,6 +351,8 @@ class Network:
                              data if size <= PAYLOAD_LIMIT else None))
         server = self._servers.get(dst)
         c = _Call(cid, end, method, data, done, server, self.reliable, self.long_reordering)
+        self.pending_calls += 1
+        self.pending_bytes += size
         if end.enabled and server is not None and (end.src, dst) not in self._blocked:
             delay = self._hop()
             if not c.reliable:
@@ -472,16 +481,29 @@ class Network:
         end = c.end
         self._events.append((self._loop.time(), "reply", end.src, end.inc, c.cid, end.dst,
                              c.method, len(data), data if len(data) <= PAYLOAD_LIMIT else None))
-        done = c.done
-        if done is not None:
-            c.done = None
-            done(data)
+        self._end(c, data)
 
     def _lose(self, c: _Call, reason: str) -> None:
         end = c.end
         self._events.append((self._loop.time(), "lost", end.src, end.inc, c.cid, end.dst,
                              c.method, reason))
+        self._end(c, None)
+
+    def _end(self, c: _Call, data: bytes | None) -> None:
         done = c.done
         if done is not None:
             c.done = None
-            done(None)
+            self.pending_calls -= 1
+            self.pending_bytes -= len(c.data)
+            done(data)
+
+    def overloaded(self) -> str | None:
+        """Why the network holds too much, or None (see MAX_PENDING_CALLS)."""
+        if self.pending_calls > MAX_PENDING_CALLS:
+            return (f"more than {MAX_PENDING_CALLS:,} RPCs were in flight at once; a Raft sends "
+                    "a few per peer per heartbeat, and never more while earlier ones are "
+                    "unanswered than it needs")
+        if self.pending_bytes > MAX_PENDING_BYTES:
+            return (f"more than {MAX_PENDING_BYTES // 2**20} MB of RPC arguments were in flight "
+                    "at once; send only the entries a follower needs")
+        return None

@@ -63,6 +63,10 @@ if TYPE_CHECKING:
     from .sim import Simulation
 
 
+MAX_OFFERS = 10_000
+"""ApplyMsgs one server life may have waiting on apply_ch at once."""
+
+
 class SandboxFailure(Exception):
     """A server's sandbox broke down: it died, stalled or broke the protocol."""
 
@@ -312,10 +316,12 @@ class ServerHandle:
 
     def _apply(self, report: Report) -> None:
         sim = self.sim
+        sent = False
         for e in report.effects:
             kind = e[0]
             if kind == "send":
                 sim.net.send(self.ends[e[2]], e[3], e[4], functools.partial(self.reply, e[1]))
+                sent = True
             elif kind == "replied":
                 sim.net.handler_returned(self, e[1], e[2])
             elif kind == "save":
@@ -323,9 +329,13 @@ class ServerHandle:
             elif kind == "offer":
                 self._offer(e)
             elif kind == "log":
-                sim.trace.add(sim.now(), "log", self.server, self.number, e[1], e[2], e[3])
+                sim.log(self.server, self.number, e[1], e[2], e[3])
             elif kind == "error":
                 self._fail(student_error(e[1], e[2], self.label, e[3]))
+        if sent:
+            why = sim.net.overloaded() or sim.overloaded()
+            if why is not None:
+                self._fail(StudentError(why, where=self.label))
         if self.failure is None and self.alive:
             self._schedule_wake(report.wake)
             state = report.state
@@ -338,6 +348,11 @@ class ServerHandle:
             value = None if command is None else safe_decode(command)
         except SafeDecodeError as err:
             self._fail(StudentError(f"apply_ch.put(): the command is not plain data: {err}",
+                                    where=self.label))
+            return
+        if len(self.apply_queue) >= MAX_OFFERS:
+            self._fail(StudentError(f"more than {MAX_OFFERS:,} ApplyMsgs were waiting on apply_ch "
+                                    "at once; send them from one task, one at a time",
                                     where=self.label))
             return
         self.apply_queue.offer(put_id, ApplyMsg(cv, value, ci, sv, snapshot, st, si))

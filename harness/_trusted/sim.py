@@ -44,6 +44,14 @@ from .servers import Servers, ServerHandle
 from .trace import Trace
 
 
+MAX_EVENTS = 5_000_000
+"""Events a run may record; past this the run fails (the trusted side's memory is
+not the code under test's to fill). The longest lab test records about 200,000."""
+
+MAX_LOG_BYTES = 64 * 1024 * 1024
+"""Log text a run keeps in its trace; later records are dropped (and the drop noted)."""
+
+
 def derive_seed(seed: int, stream: str) -> int:
     """An independent 64-bit seed for one named stream of a run."""
     digest = hashlib.sha256(f"raftlab/{seed}/{stream}".encode()).digest()
@@ -91,6 +99,7 @@ class Simulation:
         self.log_level = log_level
         self._spin_seconds = spin_seconds
         self._lives: dict[int, int] = {}
+        self._log_bytes = 0
         self.handles: list[ServerHandle] = []
         self.loop.on_failure = self._record_failure
 
@@ -119,11 +128,28 @@ class Simulation:
             self.trace.add(self.loop.time(), "crash", handle.server, handle.number)
             handle.crash()
 
+    def overloaded(self) -> str | None:
+        if len(self.trace) > MAX_EVENTS:
+            return (f"the run recorded more than {MAX_EVENTS:,} events (RPCs, replies, "
+                    "applies); the longest lab test needs about 200,000")
+        return None
+
+    def log(self, server: int, number: int, level: str, logger: str, message: str) -> None:
+        """A log record of server ``server``'s life ``number`` (of the tester: -1, 0)."""
+        self._log_bytes += len(message) + len(logger) + 16
+        if self._log_bytes > MAX_LOG_BYTES:
+            if self._log_bytes - len(message) - len(logger) - 16 <= MAX_LOG_BYTES:
+                self.trace.add(self.loop.time(), "log", -1, 0, "WARNING", "raftlab",
+                               f"more than {MAX_LOG_BYTES // 2**20} MB of log records: the "
+                               "rest of this run's are dropped")
+            return
+        self.trace.add(self.loop.time(), "log", server, number, level, logger, message)
+
     def _record_failure(self, err: BaseException) -> None:
         self.trace.add(self.loop.time(), "failure", -1, 0, str(err))
 
     def _tester_log(self, record: logging.LogRecord, message: str) -> None:
-        self.trace.add(self.loop.time(), "log", -1, 0, record.levelname, record.name, message)
+        self.log(-1, 0, record.levelname, record.name, message)
 
     def run(self, main: Coroutine[Any, Any, Any]) -> Outcome:
         """Run ``main`` on the virtual loop until it returns or the run fails."""

@@ -1,11 +1,15 @@
 """Small services and helpers shared by the harness tests (no Raft here).
 
-    sim, incs, services = cluster(seed, n=3)   # n echo servers, registered
-    end = client(sim, 0)                       # an enabled end from -1 to server 0
-    reply = await end.call("echo", Args(5))    # Reply(value=5, server=0, number=1)
+    sim, handles, services = cluster(seed, n=3)   # n echo servers, booted, registered
+    end = client(sim, 0)                          # an enabled end from -1 to server 0
+    reply = await end.call("echo", Args(5))       # a Record: value=5, server=0, number=1
 
-The argument and reply types are module-level dataclasses, so the codec can
-rebuild them on the receiving side.
+Services are shaped like a Raft (``Service(peers, me, persister, apply_ch)``)
+and run in hosts in this process (``LocalServers``), so a test can look at the
+object itself (``services[i]``, ``service_of(handle)``). ``life()`` tells a
+service which server life it is. The argument and reply types are module-level
+dataclasses, so the codec can rebuild them on the receiving side; the trusted
+side reads replies with ``safe_decode`` (fields by name, ``==`` by value).
 """
 
 from __future__ import annotations
@@ -16,7 +20,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from harness import ClientEnd, Incarnation, Limits, Simulation
+from harness import Disk, Limits, LocalServers, ServerHandle, Simulation
+from harness._sandbox.host import current
+from harness._sandbox.loader import ClassImpl
+from harness._trusted.network import ClientEnd
+
+
+def life() -> tuple[int, int]:
+    """(server, incarnation number) of the server life whose code is running."""
+    host = current.host
+    assert host is not None, "life() is for code running in a server life"
+    number = int(host.label.rsplit(" ", 1)[-1].rstrip(")"))
+    return host.server, number
 
 
 @dataclass
@@ -45,9 +60,10 @@ class Outer:
 class EchoService:
     """Replies with what it got; counts its calls; ``slow`` sleeps first."""
 
-    def __init__(self, me: int = 0, number: int = 1) -> None:
-        self.me = me
-        self.number = number
+    def __init__(self, peers: Any = None, me: int = 0, persister: Any = None,
+                 apply_ch: Any = None) -> None:
+        self.peers = peers
+        self.me, self.number = life()
         self.calls = 0
         self.finished: list[Any] = []  # values whose slow handler returned
         self.received: list[Any] = []  # the argument objects as received
@@ -78,39 +94,58 @@ class EchoService:
         return Reply()
 
 
+class ToyServers(LocalServers):
+    """In-process server lives whose class each ``serve`` chooses."""
+
+    def __init__(self, n: int) -> None:
+        super().__init__(ClassImpl(EchoService))
+        self.n = n
+
+    def use(self, service: Callable[..., Any]) -> None:
+        self.impl = ClassImpl(service)  # type: ignore[arg-type]
+
+
 def cluster(seed: int = 1, n: int = 3, service: Callable[..., Any] = EchoService, *,
             limits: Limits | None = None, latency: tuple[float, float] | None = None,
-            spin_seconds: float = 1.0) -> tuple[Simulation, list[Incarnation], list[Any]]:
-    """A simulation with n servers (service(me, number)) registered on the network.
-
-    The constructors run before the simulation does, so they must not start
-    tasks; a service that does is started with ``serve`` from inside the run.
-    """
+            spin_seconds: float = 1.0) -> tuple[Simulation, list[ServerHandle], list[Any]]:
+    """A simulation with n servers of ``service`` booted and registered on the network
+    (before the run starts: their constructors' tasks start when it does)."""
     kwargs: dict[str, Any] = {"limits": limits, "spin_seconds": spin_seconds}
     if latency is not None:
         kwargs["latency"] = latency
-    sim = Simulation(seed, **kwargs)
-    incs: list[Incarnation] = []
+    sim = Simulation(seed, ToyServers(n), **kwargs)
+    handles: list[ServerHandle] = []
     services: list[Any] = []
     for i in range(n):
-        inc, svc = serve(sim, i, service)
-        incs.append(inc)
+        handle, svc = serve(sim, i, service)
+        handles.append(handle)
         services.append(svc)
-    return sim, incs, services
+    return sim, handles, services
 
 
 def serve(sim: Simulation, server: int,
-          service: Callable[..., Any] = EchoService) -> tuple[Incarnation, Any]:
-    """Start a new incarnation of ``server`` running ``service(me, number)``."""
-    inc = sim.new_incarnation(server)
-    svc = inc.run(service, server, inc.number)
-    sim.net.add_server(server, svc, inc)
-    return inc, svc
+          service: Callable[..., Any] = EchoService) -> tuple[ServerHandle, Any]:
+    """Start, boot and register a new life of ``server`` running ``service``."""
+    servers = sim.servers
+    assert isinstance(servers, ToyServers)
+    servers.use(service)
+    handle = sim.start_server(server, servers.n)
+    ends = [sim.net.make_end(server, j, handle.number) for j in range(servers.n)]
+    for end in ends:
+        sim.net.enable(end, True)
+    handle.boot(Disk(), ends)
+    sim.net.add_server(server, handle)
+    return handle, service_of(handle)
 
 
-def restart(sim: Simulation, server: int, old: Incarnation,
-            service: Callable[..., Any] = EchoService) -> tuple[Incarnation, Any]:
-    """Crash ``old`` and register a new incarnation of ``server``."""
+def service_of(handle: ServerHandle) -> Any:
+    """The object a server life runs (in-process hosts only)."""
+    return handle.transport.host.raft  # type: ignore[attr-defined]
+
+
+def restart(sim: Simulation, server: int, old: ServerHandle,
+            service: Callable[..., Any] = EchoService) -> tuple[ServerHandle, Any]:
+    """Crash ``old`` and register a new life of ``server``."""
     sim.net.delete_server(server)
     sim.crash(old)
     return serve(sim, server, service)

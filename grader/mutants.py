@@ -108,7 +108,7 @@ MUTANTS: tuple[Mutant, ...] = (
         id="E4", part="2A",
         bug="I grant my vote without checking whether I already voted in this term",
         source="Figure 2, RequestVote receiver 2",
-        expected=("test_many_elections_2a", "test_initial_election_2a"),
+        expected=("test_double_vote_scenario_2a", "test_many_elections_2a"),
         edits=(("and self.voted_for in (None, args.candidate_id)", "and True"),)),
     Mutant(
         id="E5", part="2A",
@@ -260,7 +260,7 @@ MUTANTS: tuple[Mutant, ...] = (
         id="R6", part="2B",
         bug="my follower replaces everything after prev_log_index with the RPC's entries, even when they match",
         source="Students' Guide, 'The importance of details' (the follower must not truncate its log on a match)",
-        expected=("test_concurrent_starts_2b", "test_figure8_unreliable_2c", "test_unreliable_churn_2c"),
+        expected=("test_stale_append_scenario_2b", "test_concurrent_starts_2b", "test_unreliable_churn_2c"),
         edits=(("""        changed = False
         for k, entry in enumerate(entries):
             i = prev + 1 + k

@@ -14,6 +14,10 @@ solution follows, and that MIT's randomised tests check only by luck.
 
     test_stale_leader_scenario_2a      a deposed leader's stale heartbeats, and the
                                        replies that must depose it
+    test_double_vote_scenario_2a       two candidates of one term ask each other for
+                                       the vote each already gave itself
+    test_stale_append_scenario_2b      an old AppendEntries, a prefix of what a
+                                       follower holds, arrives late: no truncation
     test_late_reply_scenario_2b        a reply from an earlier term, to a re-elected leader
     test_fast_backup_bound_2b          repairing a long divergent log takes few RPCs
     test_figure8_scenario_2c           Figure 8 of the paper, step by step
@@ -115,6 +119,117 @@ async def test_stale_leader_scenario_2a(make_config: MakeConfig) -> None:
     cfg.start1(new)
     cfg.connect(new)
     await cfg.one(cfg.rand_int() % 10000, servers, True)
+    cfg.end()
+
+
+async def test_double_vote_scenario_2a(make_config: MakeConfig) -> None:
+    """Two candidates of the same term each ask the other for its vote, which
+    each already cast for itself. A server votes at most once per term (Figure
+    2, RequestVote receiver 2: only if voted_for is null or the candidate):
+    granting both votes makes two leaders of one term."""
+    servers = 3
+    cfg = make_config(servers, False, False)
+    net = cfg.net
+    cfg.begin("Scenario (2A): two candidates of one term ask each other for their votes")
+
+    leader = await cfg.check_one_leader()
+    a, b = [x for x in range(servers) if x != leader]
+
+    # the leader is gone; what a and b send each other is held, so each times
+    # out and stands as a candidate without hearing from the other
+    net.intercept(lambda m: "hold" if m.kind == "request" and {m.src, m.dst} == {a, b}
+                  else None)
+    cfg.disconnect(leader)
+
+    # wait until both are candidates of the same term: the last request each
+    # sent the other is its RequestVote of that term
+    deadline = cfg.sim.now() + 10
+    aligned = False
+    while cfg.sim.now() < deadline and not aligned:
+        await asyncio.sleep(0.005)
+        (term_a, _), (term_b, _) = cfg.get_state(a), cfg.get_state(b)
+        held = net.held()
+        senders = {m.src for m in held}
+        aligned = term_a == term_b and senders == {a, b} and term_a > 0
+    if not aligned:
+        raise Fatal("expected one leader, got none (the two remaining servers never stood "
+                    "as candidates of the same term within 10 s)")
+    last = {}
+    for m in net.held():
+        last[m.src] = m.call
+    net.release(lambda m: m.call in last.values())
+    net.discard()
+    net.intercept(None)
+    await asyncio.sleep(0.5)
+    # check_one_leader fails with "term T has 2 (>1) leaders" if both won
+    await cfg.check_one_leader()
+
+    cfg.connect(leader)
+    await cfg.check_one_leader()
+    cfg.end()
+
+
+async def test_stale_append_scenario_2b(make_config: MakeConfig) -> None:
+    """An AppendEntries the leader sent earlier, carrying a prefix of what the
+    follower holds by the time it arrives, is delivered after later ones. The
+    follower must keep the entries that follow the matching prefix (Figure 2,
+    AppendEntries receiver 3: delete only on a conflict): the leader has
+    already committed them, counting the follower's acknowledgement."""
+    servers = 3
+    cfg = make_config(servers, False, False)
+    net = cfg.net
+    cfg.begin("Scenario (2B): a late AppendEntries that is a prefix of the follower's log")
+
+    await cfg.one(cfg.rand_int() % 10000, servers, True)
+    lead = await cfg.check_one_leader()
+    f = (lead + 1) % servers
+    t = (lead + 2) % servers
+
+    # t is cut off. The first request the leader sends f after the next Start()
+    # is held back; the later ones (heartbeats, retries) go through.
+    net.partition([lead, f], [t])
+    held: list[int] = []
+    phase = "hold one"
+
+    def intercept(m: Message) -> str | None:
+        if m.kind == "request" and m.src == lead and m.dst == f:
+            if phase == "hold one" and not held:
+                held.append(m.call)
+                return "hold"
+            if phase == "cut":
+                return "drop"
+        return None
+
+    net.intercept(intercept)
+    first, _, ok = cfg.start_cmd(lead, 101)
+    if not ok:
+        raise Fatal("leader rejected Start()")
+    await asyncio.sleep(0.05)
+    second, _, ok = cfg.start_cmd(lead, 102)
+    if not ok:
+        raise Fatal("leader rejected Start()")
+
+    # f gets both entries from the later requests and the leader commits them
+    deadline = cfg.sim.now() + 2
+    while second not in cfg.logs[lead] and cfg.sim.now() < deadline:
+        await asyncio.sleep(0.005)
+    if second not in cfg.logs[lead]:
+        raise Fatal(f"one(102) failed to reach agreement (the leader and server {f} did not "
+                    f"commit index {second} within 2 s)")
+
+    # now the held request arrives, and nothing after it: the leader crashes
+    phase = "cut"
+    net.release()
+    await asyncio.sleep(0.01)
+    cfg.crash1(lead)
+    net.intercept(None)
+    net.heal()
+
+    # f, holding the longest log, leads t; index `second` must still be 102
+    await cfg.one(103, 2, True)
+    cfg.start1(lead)
+    cfg.connect(lead)
+    await cfg.one(104, servers, True)
     cfg.end()
 
 

@@ -13,9 +13,12 @@ What each guard catches (each error's message names the fix):
     from student code (a module registered with ``register_student_module``):
     the wall clock differs on every run. BlockingCallError. The harness keeps
     its own references to the real functions.
-  * a callback that runs on the CPU for ``spin_seconds`` of CPU time without
-    returning to the loop: ``SpinWatchdog`` raises SpinInterrupt into it from
-    a SIGVTALRM handler (CPU time, so a loaded machine does not trigger it).
+  * code that runs on the CPU for ``spin_seconds`` of CPU time while no loop
+    makes progress (a callback that does not return, a method the tester
+    called that does not return, module code that runs on): ``SpinWatchdog``
+    raises SpinInterrupt into it from a SIGVTALRM handler (CPU time, so a
+    loaded machine does not trigger it, and a process waiting for its next
+    command does not either).
     If the code swallows the interrupt and keeps spinning, after
     ``max_interrupts`` tries it prints what was running and ends the process
     with ``EXIT_SPIN`` (the grader runs each test in its own process).
@@ -154,10 +157,6 @@ class SpinWatchdog:
             self._last = iterations
             self._stuck = 0.0
             return
-        loop = asyncio.events._get_running_loop()
-        handle = loop.current_handle if isinstance(loop, SimLoop) else None
-        if handle is None:
-            return
         self._stuck += self._interval
         if self._stuck < self._spin:
             return
@@ -167,7 +166,16 @@ class SpinWatchdog:
         if frame is not None:
             at = (f" It was at {frame.f_code.co_filename.rsplit('/', 1)[-1]}:"
                   f"{frame.f_lineno} in {frame.f_code.co_name}.")
-        subject = _handle_label(handle)
+        # Whatever runs: a callback of a loop, or code a server life's command
+        # called directly (its constructor, get_state, a handler), or a module.
+        loop = asyncio.events._get_running_loop()
+        handle = loop.current_handle if isinstance(loop, SimLoop) else None
+        if handle is not None:
+            subject = _handle_label(handle)
+        elif isinstance(loop, SimLoop) and loop.student:
+            subject = f"{loop.label} code"
+        else:
+            subject = "the code"
         detail = (
             f"ran for more than {self._spin:g} s of CPU time without returning to the event "
             f"loop.{at} A busy loop such as `while not self.ok: pass` freezes the whole "

@@ -251,8 +251,9 @@ class ServerHandle:
                                      report.result[3]))
             raise self.failure  # type: ignore[misc]
 
-    def call(self, name: str, *args: Any) -> Any:
-        """One of the tester's calls: get_state, start, snapshot or kill."""
+    def call(self, name: str, *args: Any, shown: object = None) -> Any:
+        """One of the tester's calls: get_state, start, snapshot or kill (``shown``:
+        the command, as messages name it)."""
         what = f"{name}()"
         report = self._request(command_call(self.sim.now(), name, *args))
         status = report.result[0]
@@ -270,7 +271,7 @@ class ServerHandle:
             if name == "get_state":
                 raise StudentError(f"get_state() returned {report.result[1]}; it must return a "
                                    "tuple (current_term: int, is_leader: bool)", where=self.label)
-            raise StudentError(f"start({args[0] if args else ''!r}) returned {report.result[1]}; "
+            raise StudentError(f"start({shown!r}) returned {report.result[1]}; "
                                "it must return a tuple (index: int, term: int, is_leader: bool)",
                                where=self.label)
         raise self._broken(f"{what} got an answer of unknown kind")

@@ -40,7 +40,8 @@ from .._loop import Limits, SimLoop, _perf_counter, classify
 from .._sandbox.guards import Guards
 from .._sandbox.host import capture_logs
 from .network import DEFAULT_LATENCY, Network
-from .servers import Servers, ServerHandle
+from .._errors import StudentError
+from .servers import SandboxFailure, Servers, ServerHandle
 from .trace import Trace
 
 
@@ -111,7 +112,11 @@ class Simulation:
         number = self._lives.get(server, 0) + 1
         self._lives[server] = number
         self.trace.add(self.loop.time(), "start", server, number)
-        handle = ServerHandle(self, server, number, self.servers.spawn(server, number), n=n)
+        try:
+            transport = self.servers.spawn(server, number)
+        except SandboxFailure as e:  # e.g. the submission does not load
+            raise StudentError(str(e), where=f"server {server} (incarnation {number})") from None
+        handle = ServerHandle(self, server, number, transport, n=n)
         self.handles.append(handle)
         return handle
 

@@ -134,7 +134,7 @@ class Config:
     def start_cmd(self, i: int, cmd: Any) -> tuple[int, int, bool]:
         """Server i's ``start(cmd)`` (MIT: ``cfg.rafts[i].Start(cmd)``), checked to
         return ``(index, term, is_leader)``."""
-        index, term, ok = self._handle(i).call("start", encode(cmd))
+        index, term, ok = self._handle(i).call("start", encode(cmd), shown=cmd)
         return index, term, ok
 
     # ------------------------------------------------------------ lifecycle

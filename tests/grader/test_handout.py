@@ -24,7 +24,7 @@ def test_handout_folder_has_no_reference_and_runs_the_skeleton(tmp_path: Path) -
     assert made.returncode == 0, made.stderr
     files = {str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()}
     assert "labs/raft/raft.py" in files and "HANDOUT.md" in files
-    assert "grader/suite/test_2b.py" in files and "harness/_network.py" in files
+    assert "grader/suite/test_2b.py" in files and "harness/_trusted/network.py" in files
     assert not any(f.startswith(("reference", "tests")) for f in files)
     assert "grader/mutants.py" not in files and "grader/zoo.py" not in files
     reference = (ROOT / "reference" / "raft" / "raft.py").read_text(encoding="utf-8")

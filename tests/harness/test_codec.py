@@ -3,7 +3,9 @@
 Plain data round-trips as a fresh copy; anything else (sets, bytearrays,
 arbitrary objects, dataclasses the receiver cannot rebuild, bad dict keys,
 over-deep nesting) is refused at the sender with a CodecError that names the
-path to the offending value and what to send instead.
+path to the offending value and what to send instead. ``decode`` is how a
+server life reads what another sent; the trusted side reads the same bytes
+without running anything (safe_decode, tested in test_safe_decode.py).
 """
 
 from __future__ import annotations

@@ -1,10 +1,17 @@
-"""Tests of running one lab test against one implementation (harness/_lab.py).
+"""Tests of running one lab test against one implementation (harness/_trusted/lab.py).
 
 run_lab_test never raises for a failing run: it returns a LabResult whose
 kind separates a failed check (Fatal, MIT's words), a student error and a
 harness error; it reports the test's own line where the failure happened (or
 where the test was waiting), maps the virtual-time limit to MIT's message,
 cleans the cluster up, and replays the same run from the same seed.
+
+The implementation may be a Raft class or a loader (``ModuleImpl``,
+``SourceImpl``), run in this process, or a ``ServersFactory`` whose server
+lives each run in a sandbox process: the run, and its verdict, are the same.
+Whatever student code raises - raftlab's own Fatal, HarnessError or
+StudentError included - and whatever garbage get_state or start return, the
+verdict is "error", never "harness-error".
 """
 
 from __future__ import annotations
@@ -12,9 +19,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
-from harness import Fatal, LabResult, MakeConfig, PassedLine, Simulation, run_lab_test
+import pytest
+
+from harness import (
+    Fatal,
+    LabResult,
+    MakeConfig,
+    ModuleImpl,
+    PassedLine,
+    Simulation,
+    SourceImpl,
+    run_lab_test,
+)
+from harness._trusted.sandboxes import Sandboxed, Sandboxes, SandboxLimits, SandboxRun
 
 from . import fakeraft
 from .fakeraft import FakeRaft
@@ -86,9 +107,39 @@ async def lab_with_a_bug_in_the_test(make_config: MakeConfig) -> None:
     raise RuntimeError("bug in the lab test itself")
 
 
-def run(test: Any, impl: type, seed: int = 1, **kw: Any) -> LabResult:
+def run(test: Any, impl: Any, seed: int = 1, **kw: Any) -> LabResult:
     with contextlib.redirect_stdout(io.StringIO()):
         return run_lab_test(test, impl, seed, **kw)
+
+
+@pytest.fixture(scope="module")
+def sandboxes() -> Iterator[Sandboxes]:
+    """A sandbox template for this module's sandboxed runs."""
+    sandboxes = Sandboxes()
+    yield sandboxes
+    sandboxes.close()
+
+
+class SandboxedFake:
+    """A ServersFactory: each server life of a run is a sandbox process that imports
+    ``fakeraft.<name>`` by name (as graded runs run a submission)."""
+
+    def __init__(self, sandboxes: Sandboxes, name: str) -> None:
+        self.sandboxes = sandboxes
+        self.impl = ModuleImpl(fakeraft.__name__, name)
+
+    def servers(self, import_seed: int) -> SandboxRun:
+        return self.sandboxes.start_run_of(self.impl, SandboxLimits(), import_seed=import_seed)
+
+
+MODES = ("in-process", "sandboxed")
+
+
+def fake(mode: str, name: str, request: pytest.FixtureRequest) -> Any:
+    """The fake Raft ``fakeraft.<name>``: the class itself, or sandboxed."""
+    if mode == "in-process":
+        return getattr(fakeraft, name)
+    return SandboxedFake(request.getfixturevalue("sandboxes"), name)
 
 
 def test_a_passing_lab_test_reports_mits_figures() -> None:
@@ -130,12 +181,16 @@ def test_the_safety_monitors_can_be_turned_off() -> None:
     assert without.message == "term 1 has 2 (>1) leaders"
 
 
-def test_a_student_error_names_the_server_and_the_line_the_test_waited_at() -> None:
-    result = run(lab_waits, fakeraft.FailingTask)
+@pytest.mark.parametrize("mode", MODES)
+def test_a_student_error_names_the_server_and_the_line_the_test_waited_at(
+        mode: str, request: pytest.FixtureRequest) -> None:
+    result = run(lab_waits, fake(mode, "FailingTask", request))
     assert result.kind == "error"
     assert result.where == "server 1 (incarnation 1)"
-    assert result.message is not None
-    assert result.message.startswith("IndexError: log index out of range (raised in task ")
+    assert result.message == (
+        "IndexError: log index out of range (raised in task server 1 (incarnation 1) task "
+        "FailingTask.explode; an exception escaping an RPC handler or any task a Raft created "
+        "fails the run)")
     assert "in explode" in result.details
     assert result.line is not None
     assert result.line.endswith("in lab_waits: await asyncio.sleep(5)")
@@ -211,3 +266,103 @@ def test_a_fatal_raised_by_the_test_itself_is_a_failure_at_its_line() -> None:
     assert result.message == "leader 0 is not allowed"
     assert result.line is not None and result.line.endswith('raise Fatal("leader 0 is not '
                                                             'allowed")')
+
+
+# ------------------------------------------------- where the servers run
+
+
+def test_a_class_a_loader_and_sandboxes_give_the_same_run(sandboxes: Sandboxes) -> None:
+    by_class = run(lab_unreliable, FakeRaft, seed=3)
+    by_name = run(lab_unreliable, ModuleImpl(fakeraft.__name__, "FakeRaft"), seed=3)
+    sandboxed = run(lab_unreliable, SandboxedFake(sandboxes, "FakeRaft"), seed=3)
+    assert by_class.passed and by_name.passed and sandboxed.passed
+    assert by_class.digest() == by_name.digest() == sandboxed.digest()
+    assert (by_class.sim_time, by_class.stats) == (sandboxed.sim_time, sandboxed.stats)
+
+
+def test_a_submissions_source_runs_in_process_and_in_sandboxes(sandboxes: Sandboxes) -> None:
+    path = fakeraft.__file__
+    source = Path(path).read_text() + "\n\nRaft = FakeRaft\n"
+    local = run(lab_agreement, SourceImpl(path, source))
+    sandboxed = run(lab_agreement, Sandboxed(sandboxes, path, source, SandboxLimits()))
+    assert local.passed and sandboxed.passed
+    assert local.digest() == sandboxed.digest()
+
+
+BROKEN_SOURCES = [
+    ("def broken(:\n", "raft.py does not parse: line 1: invalid syntax."),
+    ("raise ImportError('nope')\n", "importing raft.py raised ImportError: nope at line 1."),
+    ("class Foo:\n    pass\n", "raft.py defines no class named Raft (it defines Foo)"),
+]
+
+
+@pytest.mark.parametrize(("source", "problem"), BROKEN_SOURCES)
+def test_a_submission_that_does_not_load_is_an_error(source: str, problem: str) -> None:
+    result = run(lab_agreement, SourceImpl("raft.py", source))
+    assert result.kind == "error"
+    assert result.where == "server 0 (incarnation 1)"
+    assert result.message is not None
+    assert result.message.startswith(f"cannot load the implementation: {problem}")
+
+
+@pytest.mark.parametrize(("source", "problem"), BROKEN_SOURCES[:1])
+def test_a_submission_that_does_not_load_is_an_error_in_sandboxes_too(
+        source: str, problem: str, sandboxes: Sandboxes) -> None:
+    result = run(lab_agreement, Sandboxed(sandboxes, "raft.py", source, SandboxLimits()))
+    assert result.kind == "error"
+    assert result.message is not None
+    assert result.message.startswith(f"cannot load the implementation: {problem}")
+
+
+# ------------------------------------- student code is the student's, always
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("place", fakeraft.PLACES)
+@pytest.mark.parametrize("error", list(fakeraft.RAFTLAB_ERRORS))
+def test_raftlabs_own_exceptions_raised_by_student_code_are_errors(
+        error: str, place: str, mode: str, request: pytest.FixtureRequest) -> None:
+    result = run(lab_agreement, fake(mode, fakeraft.raising(error, place), request))
+    assert result.kind == "error"  # never "harness-error", never "failed"
+    assert result.where == "server 1 (incarnation 1)"
+    assert result.message is not None and "boom" in result.message
+    if place == "get_state":  # the tester's call
+        assert result.message == f"get_state() raised {error}: boom"
+        assert result.line is not None
+        assert result.line.endswith("in lab_agreement: await cfg.check_one_leader()")
+    else:
+        what = ("task server 1 (incarnation 1) task RaisesRaftlabErrors.explode"
+                if place == "task" else "RPC handler push_log")
+        assert result.message.startswith(f"{error}: boom (raised in {what}; ")
+    assert "boom" in result.details
+    assert {"task": "explode", "handler": "push_log",
+            "get_state": "get_state"}[place] in result.details
+
+
+@pytest.mark.parametrize("place", ["task", "handler"])
+def test_a_studenterror_raised_by_student_code_is_reported_like_any_exception(
+        place: str) -> None:
+    result = run(lab_agreement, getattr(fakeraft, fakeraft.raising("StudentError", place)))
+    assert result.kind == "error"
+    assert result.message is not None
+    assert result.message.startswith("StudentError: boom (raised in ")
+    assert "explode" in result.details or "push_log" in result.details
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(("name", "where", "method", "message"), [
+    ("BadGetState", "server 0 (incarnation 1)", "get_state(",
+     ") returned [1, True]; it must return a tuple (current_term: int, is_leader: bool)"),
+    ("BadStart", "server 1 (incarnation 1)", "start(",  # one() asks server 1 first
+     ") returned 1; it must return a tuple (index: int, term: int, is_leader: bool)"),
+])
+def test_garbage_from_get_state_or_start_is_an_error_naming_the_method(
+        name: str, where: str, method: str, message: str, mode: str,
+        request: pytest.FixtureRequest) -> None:
+    result = run(lab_agreement, fake(mode, name, request))
+    assert result.kind == "error"
+    assert result.where == where
+    assert result.message is not None
+    assert result.message.startswith(method)
+    assert result.message.endswith(message)
+

@@ -1,6 +1,13 @@
 """The always-on safety monitors: each rule fires, at the moment of the violation,
 naming the rule, the servers, terms or indices and times; a well-behaved
-cluster never trips them."""
+cluster never trips them.
+
+The monitors watch server lives (their handles): every step's report carries
+the life's get_state(), so a leader is seen even if no test samples it; terms
+and sequential apply are checked within one life (a restarted life starts
+from what it loaded: its snapshot), and state machine safety across every
+server and life, snapshots included.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +16,7 @@ import contextlib
 import io
 from typing import Any
 
-from harness import ApplyMsg, MakeConfig, encode, run_lab_test
+from harness import ApplyMsg, MakeConfig, decode, encode, run_lab_test
 
 
 class Quiet:
@@ -78,6 +85,84 @@ class SnapshotBackwards(AppliesOutOfOrder):
                                          snapshot_index=2))
 
 
+class LeadsBriefly(Quiet):
+    """Server s leads term 1 for one millisecond at 0.1 * (s + 1) s: two leaders in
+    one term, never at once, and never while the test samples."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.term = 1
+        self.leading = False
+        asyncio.create_task(self.lead())
+
+    async def lead(self) -> None:
+        await asyncio.sleep(0.1 * (self.me + 1))
+        self.leading = True
+        await asyncio.sleep(0.001)
+        self.leading = False
+
+    def get_state(self) -> tuple[int, bool]:
+        return self.term, self.leading
+
+
+class SnapshotDisagrees(AppliesOutOfOrder):
+    """Server 0 applies 100 at index 1; server 1 then installs a snapshot holding 999 there."""
+
+    async def apply(self) -> None:
+        await asyncio.sleep(0.1 * (self.me + 1))
+        if self.me == 0:
+            await self.apply_ch.put(ApplyMsg(command_valid=True, command=100, command_index=1))
+        elif self.me == 1:
+            await self.apply_ch.put(ApplyMsg(snapshot_valid=True, snapshot=encode((1, [None, 999])),
+                                             snapshot_term=1, snapshot_index=1))
+
+
+class ForgetsItsTerm(Quiet):
+    """Term 5 in a server's first life, term 1 in every later one (it persists nothing else)."""
+
+    def __init__(self, peers: list[Any], me: int, persister: Any,
+                 apply_ch: asyncio.Queue[ApplyMsg]) -> None:
+        super().__init__(peers, me, persister, apply_ch)
+        self.term = 1 if persister.read_raft_state() else 5
+        persister.save(b"not my first life", None)
+
+
+class AppliesTenPerLife(Quiet):
+    """Each life applies ten commands (command i at index i) 0.1 s in, starting after
+    the snapshot it loaded; it persists the snapshots the service asks for."""
+
+    def __init__(self, peers: list[Any], me: int, persister: Any,
+                 apply_ch: asyncio.Queue[ApplyMsg]) -> None:
+        super().__init__(peers, me, persister, apply_ch)
+        self.persister = persister
+        snap = persister.read_snapshot()
+        self.first = decode(snap)[0] + 1 if snap else 1
+        asyncio.create_task(self.apply())
+
+    async def apply(self) -> None:
+        await asyncio.sleep(0.1)
+        for i in range(self.first, self.first + 10):
+            await self.apply_ch.put(ApplyMsg(command_valid=True, command=i, command_index=i))
+
+    def snapshot(self, index: int, snapshot: bytes) -> None:
+        self.persister.save(b"", snapshot)
+
+
+class ChangesItsMind(AppliesTenPerLife):
+    """Like AppliesTenPerLife, but a server's second life applies -1 at index 1."""
+
+    def __init__(self, peers: list[Any], me: int, persister: Any,
+                 apply_ch: asyncio.Queue[ApplyMsg]) -> None:
+        super().__init__(peers, me, persister, apply_ch)
+        self.again = bool(persister.read_raft_state())
+        persister.save(b"not my first life", None)
+
+    async def apply(self) -> None:
+        await asyncio.sleep(0.1)
+        await self.apply_ch.put(ApplyMsg(command_valid=True, command=-1 if self.again else 1,
+                                         command_index=1))
+
+
 async def _idle(make_config: MakeConfig) -> None:
     cfg = make_config(3, False, False)
     cfg.begin("monitor check")
@@ -89,6 +174,29 @@ async def _idle_snapshots(make_config: MakeConfig) -> None:
     cfg = make_config(3, False, True)
     cfg.begin("monitor check")
     await asyncio.sleep(2.0)
+    cfg.end()
+
+
+async def _restart(make_config: MakeConfig) -> None:
+    cfg = make_config(3, False, False)
+    cfg.begin("monitor check")
+    await asyncio.sleep(1.0)
+    cfg.crash1(0)
+    cfg.start1(0)
+    cfg.connect(0)
+    await asyncio.sleep(1.0)
+    cfg.end()
+
+
+async def _restart_snapshots(make_config: MakeConfig) -> None:
+    cfg = make_config(3, False, True)
+    cfg.begin("monitor check")
+    await asyncio.sleep(1.0)
+    cfg.crash1(0)
+    cfg.start1(0)
+    cfg.connect(0)
+    await asyncio.sleep(1.0)
+    assert cfg.last_applied[0] == 19  # the new life applied 10..19, after its snapshot at 9
     cfg.end()
 
 
@@ -138,3 +246,40 @@ def test_a_snapshot_that_moves_backwards_fails() -> None:
 def test_without_monitors_the_tests_own_checks_remain() -> None:
     r = _run(EveryoneLeads, monitors=False)
     assert r.passed  # nothing in _idle samples leadership: only the monitor sees it
+
+
+def test_a_leader_between_the_tests_samples_is_seen() -> None:
+    r = _run(LeadsBriefly)
+    assert r.kind == "failed"
+    assert r.message == (
+        "safety monitor: election safety violated (§5.2; Figure 3: at most one leader per "
+        "term): server 0 (incarnation 1) was leader in term 1 at 0.1000 s, and server 1 "
+        "(incarnation 1) is leader in term 1 at 0.2000 s")
+    assert r.sim_time == 0.2
+
+
+def test_a_command_in_a_snapshot_that_differs_from_an_applied_one_fails() -> None:
+    r = _run(SnapshotDisagrees, _idle_snapshots)
+    assert r.kind == "failed"
+    assert r.message == (
+        "safety monitor: state machine safety violated (§5.4.3; Figure 3): server 0 "
+        "(incarnation 1) applied 100 at index 1 at 0.1000 s, but server 1 (incarnation 1) "
+        "holds in a snapshot 999 at index 1 at 0.2000 s")
+
+
+def test_terms_are_watched_per_server_life() -> None:
+    assert _run(ForgetsItsTerm, _restart).passed  # term 5, then 1 in a new life
+
+
+def test_a_restarted_life_applies_from_the_snapshot_it_loaded() -> None:
+    r = _run(AppliesTenPerLife, _restart_snapshots)
+    assert r.passed, r.message
+
+
+def test_state_machine_safety_spans_the_lives_of_one_server() -> None:
+    r = _run(ChangesItsMind, _restart)
+    assert r.kind == "failed"
+    assert r.message == (
+        "safety monitor: state machine safety violated (§5.4.3; Figure 3): server 0 "
+        "(incarnation 1) applied 1 at index 1 at 0.1000 s, but server 0 (incarnation 2) "
+        "applied -1 at index 1 at 1.1000 s")

@@ -1,19 +1,29 @@
-"""Tests of the simulated network, labrpc in virtual time (harness/_network.py).
+"""Tests of the simulated network, labrpc in virtual time (harness/_trusted/network.py).
+
+Every server life runs in a host of its own (in-process here), so these tests
+drive the network as its users do: an outside client's ``ClientEnd.call``
+(encodes the args, ``safe_decode``s the reply) or a server's own code calling
+``await self.peers[j].call(...)``.
 
 Calls return a copy of the reply or None; the drop and delay rates match
 labrpc's constants within statistical bounds (several standard deviations,
 so they hold for any seed); flags are read once, at send time; a disabled
-end, a blocked link or a missing server gives None after labrpc's delay;
-counting follows labrpc; misuse (unknown method, None reply, non-plain data,
-a raising handler) fails the run with a message that names the fix; and a
-scenario's interceptor can drop, hold, release, discard or delay messages.
+end, a blocked link or a missing server gives None after labrpc's delay; a
+crashed or replaced server never answers; counting follows labrpc; misuse by
+a server's code (unknown method, None reply, non-plain data, a raising
+handler) fails the run as a StudentError with a message that names the fix;
+a server that floods the network with calls or bytes fails the run, named;
+a hostile reply never runs code on the trusted side; and a scenario's
+interceptor can drop, hold, release, discard or delay messages.
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
+import pickle
 import statistics
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -22,14 +32,29 @@ from harness import (
     DEFAULT_LATENCY,
     CodecError,
     Message,
+    ServerHandle,
     Simulation,
     StudentError,
-    decode,
     encode,
+    safe_decode,
 )
-from harness._network import handler_table
+from harness._protocol import Frame
+from harness._sandbox.host import handler_table
+from harness._trusted import network
+from harness._trusted.safe_decode import Record
 
-from .toys import Args, EchoService, Reply, client, cluster, events, lost_reasons, restart, run
+from .toys import (
+    Args,
+    EchoService,
+    Reply,
+    client,
+    cluster,
+    events,
+    lost_reasons,
+    restart,
+    run,
+    serve,
+)
 
 LO, HI = DEFAULT_LATENCY
 
@@ -51,6 +76,11 @@ async def call_many(end: Any, n: int, method: str = "echo") -> list[Any]:
     return await asyncio.gather(*(end.call(method, Args(i)) for i in range(n)))
 
 
+def as_received(value: Any) -> Any:
+    """What an outside client gets for a reply ``value`` (a Record for a dataclass)."""
+    return safe_decode(encode(value))
+
+
 # -------------------------------------------------------------- basic calls
 
 
@@ -65,14 +95,38 @@ def test_a_call_returns_a_copy_of_the_handlers_reply() -> None:
         return [reply, sent, received is sent]
 
     reply, sent, same = run(sim, main())
-    assert reply == Reply([1, [2]], server=1, number=1)
+    assert reply == as_received(Reply([1, [2]], server=1, number=1))
+    assert (reply.value, reply.server, reply.number) == ([1, [2]], 1, 1)
+    assert reply != Reply([1, [2]], server=1, number=1)  # a Record, not the dataclass
     assert sent == Args([1, [2]])  # the sender's object is untouched
     assert not same
 
 
+def test_a_call_between_servers_returns_a_copy_of_the_reply_as_the_callers_class() -> None:
+    class Asker(EchoService):
+        def __init__(self, peers: Any, me: int, persister: Any, apply_ch: Any) -> None:
+            super().__init__(peers, me, persister, apply_ch)
+            self.got: list[Any] = []
+            if me == 0:
+                self.task = asyncio.get_running_loop().create_task(self._ask())
+
+        async def _ask(self) -> None:
+            self.got.append(await self.peers[1].call("echo", Args([1, [2]])))
+
+    sim, _, services = cluster(1, 2, Asker)
+
+    async def main() -> None:
+        await asyncio.sleep(1)
+
+    run(sim, main())
+    [reply] = services[0].got
+    assert reply == Reply([1, [2]], server=1, number=1)  # a student gets real dataclasses
+    assert services[1].received == [Args([1, [2]])]
+
+
 def test_mutating_a_reply_does_not_change_the_servers_state() -> None:
     class Holder:
-        def __init__(self, me: int, number: int) -> None:
+        def __init__(self, peers: Any, me: int, persister: Any, apply_ch: Any) -> None:
             self.state = [1, 2]
 
         def get(self, args: Args) -> Reply:
@@ -339,13 +393,33 @@ def test_a_caller_of_a_disconnected_async_handler_gets_none_within_100_ms() -> N
     assert lost_reasons(sim) == {"server dead": 1}
 
 
+def test_a_crashed_servers_pending_handler_never_finishes_and_its_caller_gets_none() -> None:
+    sim, handles, services = cluster(1, 1)
+
+    async def main() -> tuple[Any, float]:
+        pending = asyncio.ensure_future(client(sim, 0).call("slow", Args(2)))
+        await asyncio.sleep(1.01)
+        sim.crash(handles[0])  # the process is gone: its handler never returns
+        reply = await pending
+        when = asyncio.get_running_loop().time()
+        await asyncio.sleep(5)
+        return reply, when
+
+    reply, when = run(sim, main())
+    assert reply is None
+    assert 1.01 < when <= 1.11 + HI  # labrpc's poll notices within 100 ms
+    assert services[0].calls == 1 and services[0].finished == []
+    assert lost_reasons(sim) == {"server dead": 1}
+    assert events(sim, "reply") == []
+
+
 def test_a_request_to_a_server_replaced_before_delivery_does_not_run_the_handler() -> None:
-    sim, incs, services = cluster(1, 1)
+    sim, handles, services = cluster(1, 1)
 
     async def main() -> Any:
         pending = asyncio.ensure_future(client(sim, 0).call("echo", Args(1)))
         await asyncio.sleep(0)
-        restart(sim, 0, incs[0])
+        restart(sim, 0, handles[0])
         return await pending
 
     assert run(sim, main()) is None
@@ -355,29 +429,31 @@ def test_a_request_to_a_server_replaced_before_delivery_does_not_run_the_handler
 
 
 def test_a_reply_from_a_replaced_server_is_never_delivered() -> None:
-    sim, _, services = cluster(1, 1)
+    sim, handles, services = cluster(1, 1)
 
     async def main() -> Any:
         end = client(sim, 0)
         pending = asyncio.ensure_future(end.call("slow", Args(0.5)))
         await asyncio.sleep(0.1)
-        # Replace the server object without crashing the old one: its handler
-        # finishes, but the network must not deliver what it returns.
-        sim.net.add_server(0, EchoService(0, 2), sim.new_incarnation(0))
+        # Register a new life of server 0 without crashing the old one: the old
+        # life's handler finishes, but the network must not deliver its reply.
+        serve(sim, 0)
         reply = await pending
         await asyncio.sleep(1)
+        assert handles[0].alive  # the old life ran on
         return reply
 
     assert run(sim, main()) is None
     assert services[0].finished == [0.5]
     assert events(sim, "reply") == []
+    assert lost_reasons(sim) == {"server dead": 1}
 
 
 # ------------------------------------------------------------------ counting
 
 
 def test_rpc_counts_and_bytes_follow_labrpc() -> None:
-    sim, incs, _ = cluster(19, 2)
+    sim, handles, _ = cluster(19, 2)
 
     async def main() -> dict[str, Any]:
         sim.net.set_reliable(False)
@@ -386,7 +462,7 @@ def test_rpc_counts_and_bytes_follow_labrpc() -> None:
         await call_many(to1, 50)
         await call_many(client(sim, 1, enabled=False), 30)  # counted in the total too
         before_restart = sim.net.rpc_count(1)
-        restart(sim, 1, incs[1])
+        restart(sim, 1, handles[1])
         after_restart = sim.net.rpc_count(1)
         await call_many(to1, 40)
         return {"before": before_restart, "after": after_restart}
@@ -407,7 +483,10 @@ def test_rpc_counts_and_bytes_follow_labrpc() -> None:
     request_bytes = sum(ev[7] for ev in sends)
     reply_bytes = sum(ev[7] for ev in events(sim, "reply"))
     assert net.total_bytes == request_bytes + reply_bytes
-    assert all(ev[7] == len(encode(decode(ev[8]))) for ev in sends)
+    # The size counted is the encoded request's, and the payload is those bytes.
+    assert all(ev[7] == len(ev[8]) == len(encode(Args(safe_decode(ev[8]).value)))
+               for ev in sends)
+    assert net.pending_calls == 0 and net.pending_bytes == 0  # every call has ended
 
 
 def test_bytes_of_a_delayed_reply_are_counted_when_it_is_delivered() -> None:
@@ -429,6 +508,36 @@ def test_bytes_of_a_delayed_reply_are_counted_when_it_is_delivered() -> None:
     request = len(encode(Args("x" * 100)))
     reply = len(encode(Reply("x" * 100, 0, 1)))
     assert set(seen) == {request, request + reply}  # some replies were still on their way
+
+
+def test_pending_calls_and_bytes_count_the_calls_not_yet_ended() -> None:
+    sim, _, _ = cluster(1, 1)
+
+    async def main() -> list[tuple[int, int]]:
+        net = sim.net
+        end = client(sim, 0)
+        seen = [(net.pending_calls, net.pending_bytes)]
+        slow = [asyncio.ensure_future(end.call("slow", Args(d))) for d in (1, 2, 3)]
+        lost = asyncio.ensure_future(client(sim, 0, enabled=False).call("echo", Args("y")))
+        await asyncio.sleep(0)
+        seen.append((net.pending_calls, net.pending_bytes))
+        await lost
+        seen.append((net.pending_calls, net.pending_bytes))
+        await slow[0]
+        seen.append((net.pending_calls, net.pending_bytes))
+        await asyncio.gather(*slow)
+        seen.append((net.pending_calls, net.pending_bytes))
+        assert net.overloaded() is None
+        return seen
+
+    size = {d: len(encode(Args(d))) for d in (1, 2, 3, "y")}
+    assert run(sim, main()) == [
+        (0, 0),
+        (4, size[1] + size[2] + size[3] + size["y"]),
+        (3, size[1] + size[2] + size[3]),  # a lost call has ended too
+        (2, size[2] + size[3]),
+        (0, 0),
+    ]
 
 
 # -------------------------------------------------------- blocking and partitions
@@ -459,6 +568,31 @@ def test_blocking_a_link_drops_its_requests_and_the_replies_that_travel_on_it() 
     assert [ev[2:] for ev in events(sim, "link")] == [(0, 0, 1, True), (0, 0, 1, False)]
 
 
+def test_a_blocked_link_stops_a_servers_own_calls_too() -> None:
+    class Pinger(EchoService):
+        def __init__(self, peers: Any, me: int, persister: Any, apply_ch: Any) -> None:
+            super().__init__(peers, me, persister, apply_ch)
+            self.got: list[Any] = []
+            if me == 0:
+                self.task = asyncio.get_running_loop().create_task(self._ping())
+
+        async def _ping(self) -> None:
+            for i in range(4):
+                reply = await self.peers[1 + i % 2].call("echo", Args(i))
+                self.got.append(None if reply is None else reply.value)
+
+    sim, _, services = cluster(1, 3, Pinger)
+    sim.net.block(0, 1)
+
+    async def main() -> None:
+        await asyncio.sleep(1)
+
+    run(sim, main())
+    assert services[0].got == [None, 1, None, 3]
+    assert services[1].calls == 0 and services[2].calls == 2
+    assert lost_reasons(sim) == {"unreachable": 2}
+
+
 def test_partition_blocks_every_link_across_groups_and_heal_unblocks_them() -> None:
     sim, _, _ = cluster(1, 4)
     net = sim.net
@@ -485,8 +619,8 @@ def test_partition_blocks_every_link_across_groups_and_heal_unblocks_them() -> N
 
 
 class Misbehaving:
-    def __init__(self, me: int = 0, number: int = 1) -> None:
-        pass
+    def __init__(self, peers: Any, me: int, persister: Any, apply_ch: Any) -> None:
+        self.peers = peers
 
     def nothing(self, args: Args) -> None:
         return None
@@ -498,46 +632,108 @@ class Misbehaving:
         raise ValueError("handler bug")
 
 
-def failure_of_call(method: Any, args: Any = None) -> tuple[BaseException | None, Simulation]:
-    sim, _, _ = cluster(1, 1, Misbehaving)
+def calling(method: Any, make_args: Callable[[], Any], *, base: type = Misbehaving,
+            catch: bool = False) -> type:
+    """A ``base`` service whose server 0 calls server 1 once, when the run starts
+    (its own code, in its host). ``catch``: keep a CodecError's message as the outcome."""
+
+    class Caller(base):  # type: ignore[valid-type,misc]
+        def __init__(self, peers: Any, me: int, persister: Any, apply_ch: Any) -> None:
+            super().__init__(peers, me, persister, apply_ch)
+            self.outcome: Any = "not called"
+            if me == 0:
+                self.task = asyncio.get_running_loop().create_task(self._call())
+
+        async def _call(self) -> None:
+            try:
+                self.outcome = await self.peers[1].call(method, make_args())
+            except CodecError as e:
+                if not catch:
+                    raise
+                self.outcome = f"CodecError: {e}"
+
+    return Caller
+
+
+def failure_of_call(method: Any, make_args: Callable[[], Any] = Args, *,
+                    via: str = "peer") -> tuple[BaseException | None, Simulation]:
+    """Call ``method`` on server 1 of two Misbehaving servers, from server 0's code
+    (``via="peer"``) or from an outside client (``via="client"``)."""
+    sim, _, _ = cluster(1, 2, calling(method, make_args) if via == "peer" else Misbehaving)
 
     async def main() -> None:
-        await client(sim, 0).call(method, Args() if args is None else args)
+        if via == "client":
+            await client(sim, 1).call(method, make_args())
         await asyncio.sleep(5)
 
     return sim.run(main()).failure, sim
 
 
-def test_a_handler_that_returns_none_fails_the_run() -> None:
-    failure, _ = failure_of_call("nothing")
+@pytest.mark.parametrize("via", ["peer", "client"])
+def test_a_handler_that_returns_none_fails_the_run(via: str) -> None:
+    failure, _ = failure_of_call("nothing", via=via)
     assert isinstance(failure, StudentError)
-    assert failure.where == "server 0 (incarnation 1)"
+    assert failure.where == "server 1 (incarnation 1)"
     assert failure.message == (
         "RPC handler nothing() returned None. A handler must return a reply object (the caller "
         "could not tell a None reply from a lost message).")
 
 
-def test_a_reply_that_is_not_plain_data_fails_the_run_with_its_path() -> None:
-    failure, _ = failure_of_call("unsendable")
+@pytest.mark.parametrize("via", ["peer", "client"])
+def test_a_reply_that_is_not_plain_data_fails_the_run_with_its_path(via: str) -> None:
+    failure, _ = failure_of_call("unsendable", via=via)
     assert isinstance(failure, StudentError)
+    assert failure.where == "server 1 (incarnation 1)"
     assert failure.message.startswith(
         "the reply of RPC handler unsendable(): Reply.value: a set cannot cross the network")
 
 
-def test_an_exception_in_a_handler_fails_the_run_as_the_servers_fault() -> None:
-    failure, sim = failure_of_call("broken")
+@pytest.mark.parametrize("via", ["peer", "client"])
+def test_an_exception_in_a_handler_fails_the_run_as_the_servers_fault(via: str) -> None:
+    failure, sim = failure_of_call("broken", via=via)
     assert isinstance(failure, StudentError)
-    assert failure.where == "server 0 (incarnation 1)"
+    assert failure.where == "server 1 (incarnation 1)"
     assert failure.message.startswith("ValueError: handler bug (raised in RPC handler broken;")
+    assert "handler bug" in failure.details  # the student's traceback
     assert events(sim, "failure")
 
 
-def test_an_unknown_method_name_fails_the_run_and_lists_the_handlers() -> None:
-    failure, _ = failure_of_call("append_entries")
+def test_an_unknown_method_name_fails_the_run_names_the_caller_and_lists_the_handlers() -> None:
+    failure, sim = failure_of_call("append_entries")
     assert isinstance(failure, StudentError)
+    assert failure.where == "server 0 (incarnation 1)"
     assert failure.message == (
-        "peers[0].call('append_entries', ...): the server has no RPC handler named "
+        "peers[1].call('append_entries', ...): the server has no RPC handler named "
         "'append_entries'; its handlers are: broken, nothing, unsendable")
+    assert sim.net.total_rpcs == 0  # refused before sending
+
+
+def test_an_unknown_method_fails_the_run_even_if_the_caller_catches_the_error() -> None:
+    class Catcher(EchoService):
+        def __init__(self, peers: Any, me: int, persister: Any, apply_ch: Any) -> None:
+            super().__init__(peers, me, persister, apply_ch)
+            if me == 0:
+                self.task = asyncio.get_running_loop().create_task(self._call())
+
+        async def _call(self) -> None:
+            self.caught = ""
+            try:
+                await self.peers[1].call("request_vote", Args())
+            except Exception as e:
+                self.caught = type(e).__name__
+
+    sim, _, services = cluster(1, 2, Catcher)
+
+    async def main() -> None:
+        await asyncio.sleep(5)
+
+    failure = sim.run(main()).failure
+    assert isinstance(failure, StudentError)
+    assert failure.where == "server 0 (incarnation 1)"
+    assert failure.message.startswith("peers[1].call('request_vote', ...): the server has no RPC "
+                                      "handler named 'request_vote'; its handlers are: echo, "
+                                      "log, slow")
+    assert services[0].caught == "StudentError"  # it was caught, and still counts
 
 
 @pytest.mark.parametrize(("method", "problem"), [
@@ -550,33 +746,48 @@ def test_an_unknown_method_name_fails_the_run_and_lists_the_handlers() -> None:
 ])
 def test_private_reserved_and_non_string_method_names_are_refused(method: Any,
                                                                   problem: str) -> None:
-    failure, _ = failure_of_call(method)
+    failure, sim = failure_of_call(method)
     assert isinstance(failure, StudentError)
-    assert failure.message.startswith(f"peers[0].call({method!r}, ...): {problem}")
+    assert failure.where == "server 0 (incarnation 1)"
+    assert failure.message.startswith(f"peers[1].call({method!r}, ...): {problem}")
+    assert sim.net.total_rpcs == 0
+
+
+@pytest.mark.parametrize("method", ["append_entries", "_private", "kill", "__init__"])
+def test_the_callee_refuses_a_method_that_is_not_a_handler_whoever_sent_it(method: str) -> None:
+    # A caller's own check can be bypassed (a sandbox can forge its sends, an
+    # outside client has none): the callee's host checks the name again.
+    failure, sim = failure_of_call(method, via="client")
+    assert isinstance(failure, StudentError)
+    assert failure.where == "server 1 (incarnation 1)"
+    assert failure.message == (
+        f"a call of {method!r} arrived, but the server has no RPC handler of that name; its "
+        "handlers are: broken, nothing, unsendable")
+    assert events(sim, "reply") == []
 
 
 def test_a_non_plain_argument_raises_codec_error_into_the_caller_with_its_path() -> None:
-    sim, _, services = cluster(1, 1)
+    sim, _, services = cluster(1, 2, calling("echo", lambda: Args([1, {"k": {2}}]),
+                                             base=EchoService, catch=True))
 
     async def main() -> str:
-        with pytest.raises(CodecError) as info:
-            await client(sim, 0).call("echo", Args([1, {"k": {2}}]))
+        await asyncio.sleep(1)
+        with pytest.raises(CodecError) as info:  # an outside client's call, likewise
+            await client(sim, 1).call("echo", Args([1, {"k": {2}}]))
         return str(info.value)
 
-    message = run(sim, main())
-    assert message.startswith("call('echo'): Args.value[1]['k']: a set cannot cross the network")
-    assert sim.net.total_rpcs == 0 and services[0].calls == 0  # refused before sending
+    outside = run(sim, main())
+    assert services[0].outcome.startswith(
+        "CodecError: call('echo'): Args.value[1]['k']: a set cannot cross the network")
+    assert outside.startswith("Args.value[1]['k']: a set cannot cross the network")
+    assert sim.net.total_rpcs == 0 and services[1].calls == 0  # refused before sending
 
 
 def test_a_codec_error_escaping_a_servers_task_fails_the_run_as_its_fault() -> None:
-    class Sender(EchoService):
-        async def send(self) -> None:
-            await client(sim, 0, src=0).call("echo", Args(bytearray(b"x")))
-
-    sim, incs, services = cluster(1, 1, Sender)
+    sim, _, services = cluster(1, 2, calling("echo", lambda: Args(bytearray(b"x")),
+                                             base=EchoService))
 
     async def main() -> None:
-        incs[0].run(lambda: asyncio.get_running_loop().create_task(services[0].send()))
         await asyncio.sleep(5)
 
     failure = sim.run(main()).failure
@@ -584,24 +795,155 @@ def test_a_codec_error_escaping_a_servers_task_fails_the_run_as_its_fault() -> N
     assert failure.where == "server 0 (incarnation 1)"
     assert failure.message.startswith("CodecError: call('echo'): Args.value: a bytearray cannot "
                                       "cross the network; convert it with bytes(...)")
+    assert sim.net.total_rpcs == 0 and services[1].calls == 0
 
 
-def test_an_unknown_method_called_by_a_servers_code_names_the_calling_server() -> None:
-    class Caller(EchoService):
-        async def send(self) -> None:
-            await client(sim, 1, src=0).call("request_vote", Args())
+# ------------------------------------------------------ caps on what a server holds
 
-    sim, incs, services = cluster(1, 2, Caller)
+
+class Flooder(EchoService):
+    """Server 0 calls server 1's ``hold`` handler (which never returns) ``batch``
+    times a millisecond, forever, with ``Args(value)``."""
+
+    batch = 100
+    value: Any = None
+
+    def __init__(self, peers: Any, me: int, persister: Any, apply_ch: Any) -> None:
+        super().__init__(peers, me, persister, apply_ch)
+        self.tasks: list[Any] = []
+        if me == 0:
+            self.tasks.append(asyncio.get_running_loop().create_task(self._flood()))
+
+    async def _flood(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            for _ in range(self.batch):
+                self.tasks.append(loop.create_task(self.peers[1].call("hold", Args(self.value))))
+            await asyncio.sleep(0.001)
+
+    async def hold(self, args: Args) -> Reply:
+        await asyncio.sleep(1000)
+        return Reply()
+
+
+def test_a_server_that_floods_the_network_with_calls_fails_the_run_naming_it(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(network, "MAX_PENDING_CALLS", 1000)  # 100,000 would be slow
+    sim, _, _ = cluster(1, 2, Flooder)
 
     async def main() -> None:
-        incs[0].run(lambda: asyncio.get_running_loop().create_task(services[0].send()))
-        await asyncio.sleep(5)
+        await asyncio.sleep(10)
+
+    outcome = sim.run(main())
+    failure = outcome.failure
+    assert isinstance(failure, StudentError)
+    assert failure.where == "server 0 (incarnation 1)"
+    assert failure.message.startswith("more than 1,000 RPCs were in flight at once")
+    assert 1000 < sim.net.total_rpcs <= 1000 + Flooder.batch  # it stopped at the cap
+    assert outcome.sim_time < 0.02
+
+
+def test_a_server_that_floods_the_network_with_bytes_fails_the_run_naming_it(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(network, "MAX_PENDING_BYTES", 2 * 2**20)
+
+    class BigFlooder(Flooder):
+        batch = 5
+        value = "x" * 100_000
+
+    sim, _, _ = cluster(1, 2, BigFlooder)
+
+    async def main() -> None:
+        await asyncio.sleep(10)
 
     failure = sim.run(main()).failure
     assert isinstance(failure, StudentError)
-    assert failure.message.startswith("peers[1].call('request_vote', ...): the server has no RPC "
-                                      "handler named 'request_vote'")
     assert failure.where == "server 0 (incarnation 1)"
+    assert failure.message.startswith("more than 2 MB of RPC arguments were in flight at once")
+    assert sim.net.pending_calls < 30
+
+
+# ------------------------------------------------------------ hostile replies
+
+RAN: list[str] = []
+
+
+def _ran(*args: Any) -> None:
+    """Would record that a hostile pickle ran code (it must never be called)."""
+    RAN.append(repr(args))
+
+
+class _Exploit:
+    """Pickles as a call of ``fn(*args)``: what a hostile sandbox could send."""
+
+    def __init__(self, fn: Any, *args: Any) -> None:
+        self.fn = fn
+        self.args = args
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return self.fn, self.args
+
+
+HOSTILE = {
+    "a function": pickle.dumps(_Exploit(_ran, "boom"), 3),
+    "a builtin": pickle.dumps(_Exploit(exec, "from tests.harness import test_network as m; "
+                                             "m.RAN.append('exec')"), 3),
+    "garbage": b"\x80\x03not a pickle",
+}
+
+
+def test_the_hostile_replies_would_run_code_if_unpickled() -> None:
+    RAN.clear()
+    pickle.loads(HOSTILE["a function"])  # the control: what safe_decode must never do
+    assert RAN == ["('boom',)"]
+    RAN.clear()
+
+
+class ForgingTransport:
+    """A sandbox that forges its reports: every reply it sends is ``data``."""
+
+    def __init__(self, inner: Any, data: bytes) -> None:
+        self.inner = inner
+        self.host = inner.host
+        self.data = data
+
+    def request(self, frame: Frame) -> Frame:
+        report = self.inner.request(frame)
+        result = report[1]
+        if result[0] == "ok" and isinstance(result[1], list) and result[1][0] == "reply":
+            report[1] = ["ok", ["reply", self.data]]
+        return report
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def forge(handle: ServerHandle, data: bytes) -> None:
+    handle.transport = ForgingTransport(handle.transport, data)
+
+
+@pytest.mark.parametrize("what", sorted(HOSTILE))
+def test_an_outside_client_reading_a_hostile_reply_never_runs_code(what: str) -> None:
+    RAN.clear()
+    sim, handles, services = cluster(1, 1)
+    forge(handles[0], HOSTILE[what])
+
+    async def main() -> Any:
+        return await client(sim, 0).call("echo", Args(1))
+
+    reply = run(sim, main())
+    assert RAN == []
+    assert services[0].calls == 1
+    if what == "a function":
+        # The class it names becomes a Record; "calling" it builds one, nothing more.
+        assert isinstance(reply, Record)
+        assert reply.type_name == "_ran" and reply.values() == ("boom",)
+    else:
+        assert reply is None  # refused: to the caller, as if lost
+    [ev] = events(sim, "reply")
+    assert ev[8] == HOSTILE[what]  # the trace keeps the bytes, as sent
+    assert list(sim.trace.records())  # and describing them runs nothing either
+    assert RAN == []
 
 
 # ------------------------------------------------------- interception (scenarios)
@@ -671,6 +1013,34 @@ def test_held_messages_wait_for_release_or_discard() -> None:
     assert result["results"] == [None, None]
     assert services[0].calls == 1
     assert lost_reasons(sim) == {"discarded (scenario)": 2}
+
+
+def test_an_interceptor_sees_and_can_hold_a_servers_own_calls() -> None:
+    class Pinger(EchoService):
+        def __init__(self, peers: Any, me: int, persister: Any, apply_ch: Any) -> None:
+            super().__init__(peers, me, persister, apply_ch)
+            self.got: list[Any] = []
+            if me == 0:
+                self.task = asyncio.get_running_loop().create_task(self._ping())
+
+        async def _ping(self) -> None:
+            reply = await self.peers[1].call("echo", Args("ping"))
+            self.got.append((asyncio.get_running_loop().time(), reply.value))
+
+    sim, _, services = cluster(1, 2, Pinger)
+    sim.net.intercept(lambda m: "hold")
+
+    async def main() -> list[str]:
+        await asyncio.sleep(2)
+        held = [repr(m) for m in sim.net.held()]
+        sim.net.intercept(None)
+        sim.net.release()
+        await asyncio.sleep(1)
+        return held
+
+    assert run(sim, main()) == ["<request #1 echo S0->S1 @0.0000>"]
+    [(when, value)] = services[0].got
+    assert value == "ping" and 2 < when < 2 + 2 * HI
 
 
 def test_an_interceptor_can_delay_a_message_by_a_number_of_seconds() -> None:

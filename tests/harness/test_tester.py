@@ -1,10 +1,17 @@
-"""Tests of the tester, MIT's config.go (harness/_tester.py), against a fake Raft.
+"""Tests of the tester, MIT's config.go (harness/_trusted/tester.py), against a fake Raft.
 
 Each helper (check_one_leader, check_no_leader, check_terms, n_committed,
 wait, one, crash1/start1, ingest_snap, the appliers, begin/end) behaves as
 config.go does and fails with config.go's message, word for word; a restarted
-server sees exactly the bytes persisted before kill(); student misbehaviour
-is a StudentError that names the method and the server.
+server sees exactly the bytes persisted before kill(), and after a crash
+nothing of the dead life runs again; apply_ch is unbuffered (a Raft's put
+returns only once the tester has taken the message, after the 2D applier's
+snapshot() call); student misbehaviour (garbage from get_state or start,
+misuse of apply_ch, a raising constructor) is a StudentError that names the
+method and the server.
+
+Every server life runs in a host in this process (``LocalServers``), so a
+test can look at the fake Raft object itself (``raft(handle)``).
 """
 
 from __future__ import annotations
@@ -18,11 +25,15 @@ import pytest
 from harness import (
     SNAPSHOT_INTERVAL,
     TIME_LIMIT,
+    ClassImpl,
     Config,
+    Disk,
     Fatal,
     Limits,
+    LocalServers,
     Outcome,
     PassedLine,
+    ServerHandle,
     Simulation,
     StudentError,
     decode,
@@ -32,6 +43,7 @@ from harness import (
 
 from . import fakeraft
 from .fakeraft import FakeRaft
+from .toys import service_of
 
 Body = Callable[[Config], Awaitable[Any]]
 
@@ -44,11 +56,11 @@ def with_config(body: Body, impl: type = FakeRaft, n: int = 3, *, snapshot: bool
     The safety monitors are off unless asked for: these tests check config.go's
     own checks and messages, which the monitors would often pre-empt.
     """
-    sim = Simulation(seed, limits=limits)
+    sim = Simulation(seed, LocalServers(ClassImpl(impl)), limits=limits)
     made: list[Config] = []
 
     async def main() -> Any:
-        cfg = Config(sim, impl, n, unreliable, snapshot, monitors=monitors)
+        cfg = Config(sim, n, unreliable, snapshot, monitors=monitors)
         made.append(cfg)
         try:
             return await body(cfg)
@@ -76,6 +88,12 @@ def student_error(body: Body, impl: type, **kw: Any) -> StudentError:
     outcome, _ = with_config(body, impl, **kw)
     assert isinstance(outcome.failure, StudentError), repr(outcome.failure)
     return outcome.failure
+
+
+def raft(handle: ServerHandle | None) -> Any:
+    """The fake Raft object a server life runs (its host is in this process)."""
+    assert handle is not None
+    return service_of(handle)
 
 
 def checkpoints(cfg: Config, what: str) -> list[tuple[float, str]]:
@@ -260,7 +278,7 @@ def test_wait_gives_up_after_thirty_doubling_sleeps() -> None:
 
 def test_wait_returns_minus_one_when_a_server_moved_to_a_newer_term() -> None:
     async def body(cfg: Config) -> Any:
-        cfg.rafts[2].term = 2  # type: ignore[union-attr]
+        raft(cfg.rafts[2]).term = 2
         return await cfg.wait(5, 1, 1)
 
     result, _ = passes(body)
@@ -300,15 +318,69 @@ def test_something_other_than_an_apply_msg_on_apply_ch_is_a_student_error() -> N
 
     error = student_error(body, fakeraft.WrongMessage)
     assert error.where == "server 0 (incarnation 1)"
-    assert error.message == ("apply_ch received ('not an ApplyMsg', 1); put ApplyMsg(...) "
+    assert error.message == ("apply_ch.put() got ('not an ApplyMsg', 1); put ApplyMsg(...) "
                              "objects on it")
+
+
+def test_apply_ch_is_not_a_buffered_queue_put_nowait_is_a_student_error() -> None:
+    async def body(cfg: Config) -> None:
+        await cfg.one(101, 3, retry=False)
+
+    error = student_error(body, fakeraft.BuffersApplies)
+    assert error.where == "server 0 (incarnation 1)"
+    assert error.message == (
+        "apply_ch.put_nowait(): apply_ch is Go's unbuffered applyCh: Raft only sends on it, "
+        "with `await self.apply_ch.put(msg)`, which returns once the service has taken msg")
+
+
+def test_apply_ch_is_unbuffered_a_put_returns_only_after_the_tester_took_the_message() -> None:
+    sim = Simulation(1, LocalServers(ClassImpl(FakeRaft)))
+    handle = sim.start_server(0, 1)
+    handle.boot(Disk(encode(["a", "b"])), [sim.net.make_end(0, 0, handle.number)])
+    rf = raft(handle)  # its log on disk holds two entries: it applies both
+
+    async def main() -> dict[str, Any]:
+        await asyncio.sleep(1)  # nobody takes: the first put stays suspended
+        waiting = (list(rf.events), len(handle.apply_queue))
+        first = await handle.apply_queue.get()
+        when = sim.now()
+        at_take = list(rf.events)
+        await asyncio.sleep(0)  # the server's next step: its put returns
+        after = (list(rf.events), len(handle.apply_queue), sim.now())
+        second = await handle.apply_queue.get()
+        return {"waiting": waiting, "first": first, "at_take": at_take, "when": when,
+                "after": after, "second": second}
+
+    outcome = sim.run(main())
+    assert outcome.failure is None, repr(outcome.failure)
+    result = outcome.result
+    assert result["waiting"] == ([("put", 1)], 1)
+    assert (result["first"].command, result["first"].command_index) == ("a", 1)
+    assert result["at_take"] == [("put", 1)]  # taken, but the put has not returned yet
+    assert result["after"] == ([("put", 1), ("returned", 1), ("put", 2)], 1, result["when"])
+    assert (result["second"].command, result["second"].command_index) == ("b", 2)
+
+
+def test_the_snapshot_appliers_snapshot_call_comes_before_the_put_returns() -> None:
+    async def body(cfg: Config) -> list[list[tuple[str, int]]]:
+        for i in range(SNAPSHOT_INTERVAL + 1):
+            await cfg.one(100 + i, 3, retry=False)
+        return [raft(r).events for r in cfg.rafts]
+
+    per_server, _ = passes(body, snapshot=True)
+    index = SNAPSHOT_INTERVAL - 1
+    for events in per_server:
+        at = events.index(("put", index))
+        assert events[at:at + 4] == [("put", index), ("snapshot", index), ("returned", index),
+                                     ("put", index + 1)]
+        assert [e for e in events if e[0] == "snapshot"] == [("snapshot", index)]
 
 
 def test_the_snapshot_applier_asks_for_a_snapshot_every_ten_entries() -> None:
     async def body(cfg: Config) -> list[list[tuple[int, Any]]]:
         for i in range(12):
             await cfg.one(100 + i, 3, retry=False)
-        return [[(index, decode(data)) for index, data in r.snapshots]  # type: ignore[union-attr]
+        return [[(index, decode(data)) for index, data in raft(r).snapshots]
                 for r in cfg.rafts]
 
     per_server, _ = passes(body, snapshot=True)
@@ -324,54 +396,70 @@ def test_a_restarted_server_sees_exactly_the_bytes_persisted_before_kill() -> No
         await cfg.one(101, 3, retry=False)
         await cfg.one(102, 3, retry=False)
         old = cfg.rafts[1]
-        assert old is not None
-        before = (old.persister.read_raft_state(), old.persister.read_snapshot())
+        assert old is not None and old.disk is cfg.saved[1]
+        before = (cfg.saved[1].raft_state, cfg.saved[1].snapshot)
         cfg.crash1(1)  # KillWriter.kill() writes to its persister now
-        old.persister.save(b"written after the crash", b"zombie snapshot")
-        after_crash = (cfg.saved[1].read_raft_state(),  # type: ignore[union-attr]
-                       cfg.saved[1].read_snapshot())  # type: ignore[union-attr]
+        saved = cfg.saved[1]
+        assert saved is not None
+        after_crash = (saved.raft_state, saved.snapshot)
+        in_kill = (old.disk.raft_state, old.disk.snapshot)
         cfg.start1(1)
         new = cfg.rafts[1]
-        assert new is not None and new is not old and new.persister is not old.persister
-        restarted = (new.persister.read_raft_state(), new.persister.read_snapshot())
-        new.persister.save(b"written by the new life", None)
-        return {"before": before, "after_crash": after_crash, "restarted": restarted,
-                "old": old.persister.read_raft_state(), "new_log": new.log}
+        assert new is not None and new is not old
+        assert new.disk is cfg.saved[1] and new.disk is not old.disk
+        restarted = (raft(new).persister.read_raft_state(), raft(new).persister.read_snapshot())
+        new_log = list(raft(new).log)
+        cfg.connect(1)
+        await cfg.one(103, 3, retry=False)  # the new life adopts and persists [101, 102, 103]
+        return {"before": before, "after_crash": after_crash, "in_kill": in_kill,
+                "restarted": restarted, "new_log": new_log,
+                "new_saved": cfg.saved[1].raft_state,  # type: ignore[union-attr]
+                "old_disk": old.disk.raft_state}
 
     result, _ = passes(body, fakeraft.KillWriter)
     assert result["before"] == (encode([101, 102]), b"")
     assert result["after_crash"] == result["before"]
     assert result["restarted"] == result["before"]
     assert result["new_log"] == [101, 102]
-    assert result["old"] == b"written after the crash"  # the dead life's writes go nowhere
+    # what kill() wrote went to the dead life's disk, which nobody reads
+    assert result["in_kill"] == (b"written in kill()", b"snapshot written in kill()")
+    assert result["new_saved"] == encode([101, 102, 103])
+    assert result["old_disk"] == b"written in kill()"  # the new life's writes are its own
 
 
-def test_crash1_cancels_the_servers_tasks_and_start1_does_not_connect() -> None:
+def test_crash1_ends_the_server_life_and_start1_does_not_connect() -> None:
     async def body(cfg: Config) -> dict[str, Any]:
         cfg.disconnect(2)
         await cfg.one(101, 2, retry=False)  # server 0 keeps pushing to server 2
-        inc0 = cfg.incs[0]
-        assert inc0 is not None
-        pushing = len(inc0.tasks)
-        count_before = cfg.rpc_count(2)
+        old = cfg.rafts[0]
+        assert old is not None
+        pushing = sum(not t.done() and "push" in repr(t.get_coro())
+                      for t in asyncio.all_tasks(old.transport.host.loop))  # type: ignore[attr-defined]
         cfg.crash1(0)
-        await asyncio.sleep(0.001)
-        cancelled = len(inc0.tasks)
-        crashed = (cfg.rafts[0], cfg.connected[0], cfg.net.server(0))
+        crashed_at = cfg.sim.now()
+        crashed = (cfg.rafts[0], cfg.connected[0], cfg.net.server(0), old.alive)
         cfg.start1(0)
-        restarted = (cfg.connected[0], cfg.incs[0].number,  # type: ignore[union-attr]
+        new = cfg.rafts[0]
+        assert new is not None
+        restarted = (cfg.connected[0], new.number,
                      [e.enabled for e in cfg.ends[0]])  # type: ignore[union-attr]
         cfg.connect(0)
-        return {"pushing": pushing, "cancelled": cancelled, "crashed": crashed,
-                "restarted": restarted, "enabled": [e.enabled for e in cfg.ends[0]],  # type: ignore[union-attr]
-                "count": (count_before, cfg.rpc_count(0))}
+        # server 0's old push to server 2 is lost within 7 s (long delays): its
+        # life would retry then, had it not ended
+        await asyncio.sleep(8)
+        old_sends = [ev for ev in cfg.sim.trace.events
+                     if ev[1] == "send" and ev[2] == 0 and ev[3] == 1 and ev[0] > crashed_at]
+        return {"pushing": pushing, "crashed": crashed, "restarted": restarted,
+                "enabled": [e.enabled for e in cfg.ends[0]],  # type: ignore[union-attr]
+                "count": cfg.rpc_count(0), "old_sends": old_sends}
 
     result, cfg = passes(body)
-    assert result["pushing"] >= 1 and result["cancelled"] == 0
-    assert result["crashed"] == (None, False, None)
+    assert result["pushing"] >= 1
+    assert result["crashed"] == (None, False, None, False)
+    assert result["old_sends"] == []  # nothing of the dead life ran again
     assert result["restarted"] == (False, 2, [False, False, False])
     assert result["enabled"] == [True, True, False]  # server 2 is still disconnected
-    assert result["count"][1] == 0  # a new incarnation's RPC count starts at 0
+    assert result["count"] == 0  # a new life's RPC count starts at 0
     kinds = [(ev[1], ev[2], ev[3]) for ev in cfg.sim.trace.events
              if ev[1] in ("crash", "start", "connect", "disconnect") and ev[2] == 0]
     assert kinds == [("start", 0, 1), ("connect", 0, 1), ("disconnect", 0, 1), ("crash", 0, 1),
@@ -387,7 +475,7 @@ def test_a_restart_ingests_the_persisted_snapshot_before_the_constructor_runs() 
         cfg.start1(1)
         cfg.connect(1)
         await cfg.one(210, 3, retry=False)
-        return cfg.last_applied[1], cfg.logs[1], cfg.rafts[1].log  # type: ignore[union-attr]
+        return cfg.last_applied[1], cfg.logs[1], raft(cfg.rafts[1]).log
 
     (last_applied, logs, log), _ = passes(body, snapshot=True)
     assert last_applied == 11
@@ -419,23 +507,45 @@ def test_ingest_snap_checks_the_snapshot_and_installs_its_log() -> None:
 # ---------------------------------------------------- student misbehaviour
 
 
-def test_a_malformed_get_state_result_is_a_student_error() -> None:
+GET_STATE_MUST = "; it must return a tuple (current_term: int, is_leader: bool)"
+START_MUST = "; it must return a tuple (index: int, term: int, is_leader: bool)"
+
+
+@pytest.mark.parametrize(("got", "shown"), [
+    ("list", "[1, True]"), (None, "None"), ((1,), "(1,)"), (("1", True), "('1', True)"),
+    ((1, True, 0), "(1, True, 0)"), ((1.0, True), "(1.0, True)"), ((1, None), "(1, None)"),
+])
+def test_a_malformed_get_state_result_is_a_student_error(got: Any, shown: str) -> None:
     async def body(cfg: Config) -> None:
         await cfg.check_one_leader()
 
-    error = student_error(body, fakeraft.BadGetState)
+    impl = type("BadGetState", (fakeraft.BadGetState,), {"GOT": got})
+    error = student_error(body, impl)
     assert error.where == "server 0 (incarnation 1)"
-    assert error.message == ("get_state() returned [1, True]; it must return a tuple "
-                             "(current_term: int, is_leader: bool)")
+    assert error.message == f"get_state() returned {shown}{GET_STATE_MUST}"
 
 
-def test_a_malformed_start_result_is_a_student_error() -> None:
+@pytest.mark.parametrize(("got", "shown"), [
+    (1, "1"), (None, "None"), ((1, 1), "(1, 1)"), (("1", 1, True), "('1', 1, True)"),
+    ((1, 1, None), "(1, 1, None)"), ([1, 1, True], "[1, 1, True]"),
+])
+def test_a_malformed_start_result_is_a_student_error(got: Any, shown: str) -> None:
+    async def body(cfg: Config) -> None:
+        await cfg.one(5, 3, retry=False)
+
+    impl = type("BadStart", (fakeraft.BadStart,), {"GOT": got})
+    error = student_error(body, impl)
+    assert error.where == "server 1 (incarnation 1)"  # one() tries server 1 first
+    assert error.message.startswith("start(")
+    assert error.message.endswith(f") returned {shown}{START_MUST}")
+
+
+def test_a_malformed_start_result_names_the_command_as_given() -> None:
     async def body(cfg: Config) -> None:
         await cfg.one(5, 3, retry=False)
 
     error = student_error(body, fakeraft.BadStart)
-    assert error.message == ("start(5) returned 1; it must return a tuple (index: int, term: "
-                             "int, is_leader: bool)")
+    assert error.message == f"start(5) returned 1{START_MUST}"
 
 
 def test_an_exception_in_the_constructor_names_the_constructor_and_the_server() -> None:
@@ -490,13 +600,13 @@ def test_end_fails_a_test_that_took_longer_than_120_seconds() -> None:
 
 
 def test_cleanup_kills_every_server_and_marks_the_test_finished() -> None:
-    async def body(cfg: Config) -> list[FakeRaft]:
+    async def body(cfg: Config) -> list[ServerHandle]:
         return [r for r in cfg.rafts if r is not None]
 
-    rafts, cfg = passes(body)
+    handles, cfg = passes(body)
     assert cfg.finished
-    assert [r.dead for r in rafts] == [True, True, True]
-    assert all(inc is not None and not inc.alive for inc in cfg.incs)
+    assert [raft(h).dead for h in handles] == [True, True, True]
+    assert [h.alive for h in handles] == [False, False, False]
 
 
 def test_log_size_is_the_largest_persisted_raft_state() -> None:

@@ -1,24 +1,28 @@
-"""Tests of the trace (harness/_trace.py).
+"""Tests of the trace (harness/_trusted/trace.py).
 
 The digest covers every field (payloads by CRC and size) and masks memory
 addresses in log messages; records() names each kind's fields as KINDS says;
 write_jsonl writes one record per line; tail() keeps the last events of each
-server; a real run only emits kinds that KINDS describes.
+server; a real run only emits kinds that KINDS describes. Payloads are the
+bytes a server (a sandbox) encoded, so they are described through
+``safe_decode``: a dataclass shows as a Record, and hostile bytes are shown,
+never run.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import pickle
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from harness import TRACE_KINDS, Trace, encode
-from harness._trace import describe_payload, short_repr
+from harness import TRACE_KINDS, Trace, encode, safe_decode
+from harness._trusted.trace import describe_payload, short_repr
 
-from .toys import Args, Reply, client, cluster, run
+from .toys import Args, Outer, Reply, client, cluster, run
 
 
 def trace_of(*events: tuple[Any, ...]) -> Trace:
@@ -119,7 +123,7 @@ def test_tail_keeps_the_last_events_of_each_server_in_order() -> None:
 
 
 def test_a_run_only_emits_event_kinds_the_trace_describes() -> None:
-    sim, incs, _ = cluster(3, 3)
+    sim, handles, _ = cluster(3, 3)
 
     async def main() -> None:
         net = sim.net
@@ -130,7 +134,7 @@ def test_a_run_only_emits_event_kinds_the_trace_describes() -> None:
         await asyncio.gather(*(client(sim, i % 3, src=(i + 1) % 3).call("log", Args(i))
                                for i in range(30)))
         net.heal()
-        sim.crash(incs[2])
+        sim.crash(handles[2])
 
     run(sim, main())
     kinds = {ev[1] for ev in sim.trace.events}
@@ -144,6 +148,8 @@ def test_payloads_are_described_briefly_and_undecodable_ones_by_size() -> None:
     assert describe_payload(encode(Reply([1, 2], 0, 1))) == \
         "Reply(value=[1, 2], server=0, number=1)"
     assert describe_payload(b"not a pickle") == "<12 bytes>"
+    assert describe_payload(encode(Outer("o", [Args(1)]))) == \
+        "Outer(name='o', inner=[Args(value=1)])"
     assert short_repr(list(range(100))) == "[…100]"
     assert short_repr({"a": b"xyz"}) == "{'a': <3 bytes>}"
     assert len(short_repr("y" * 10, limit=5)) == 5
@@ -159,3 +165,44 @@ def test_large_payloads_are_not_kept_but_their_size_is() -> None:
     send = next(r for r in sim.trace.records() if r["kind"] == "send")
     assert send["data"] is None
     assert send["bytes"] == len(encode(Args("z" * 5000)))
+
+
+CALLED: list[Any] = []
+
+
+def _called(*args: Any) -> None:
+    CALLED.append(args)
+
+
+class _Exploit:
+    def __init__(self, fn: Any, *args: Any) -> None:
+        self.fn = fn
+        self.args = args
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return self.fn, self.args
+
+
+def test_hostile_payloads_are_described_without_running_anything() -> None:
+    CALLED.clear()
+    named = pickle.dumps(_Exploit(_called, "x"), 3)  # pickle.loads would call _called("x")
+    builtin = pickle.dumps(_Exploit(print, "x"), 3)
+    loop: list[Any] = []
+    loop.append(loop)
+    cyclic = pickle.dumps(loop, 3)  # a list that contains itself
+    assert describe_payload(named) == "_called('x')"  # a Record, built, not called
+    assert describe_payload(builtin) == f"<{len(builtin)} bytes>"
+    assert describe_payload(cyclic) == f"<{len(cyclic)} bytes>"  # refused, not walked forever
+    trace = trace_of((1.0, "send", 0, 1, 1, 2, "echo", len(named), named),
+                     (1.1, "reply", 2, 1, 1, 0, "echo", len(builtin), builtin))
+    assert [r["data"] for r in trace.records()] == ["_called('x')", f"<{len(builtin)} bytes>"]
+    assert len(trace.digest()) == 64
+    assert CALLED == []
+
+
+def test_a_record_renders_its_positional_values_then_its_fields() -> None:
+    record = safe_decode(pickle.dumps(_Exploit(_called, 1, [2]), 3))
+    assert short_repr(record) == "_called(1, [2])"
+    assert short_repr(safe_decode(encode(Reply("v", 1, 2)))) == \
+        "Reply(value='v', server=1, number=2)"
+    assert CALLED == []

@@ -8,9 +8,12 @@ differ from an in-process run's.)
 
 Three chatty servers and four outside clients on an unreliable network with
 long reordering and long delays; a partition and a heal; a crash and a
-restart. Server code uses the global ``random`` module, ``logging`` (with
-object reprs that contain memory addresses) and ``asyncio.wait``, so the
-run exercises every source of nondeterminism the harness has to tame.
+restart. Each server life runs in its own host (``toys.cluster``) and is
+shaped like a Raft (``Chatty(peers, me, persister, apply_ch)``). Server code
+uses the module-level ``random`` functions (each life's own "student/S/N"
+stream), ``logging`` (with object reprs that contain memory addresses) and
+``asyncio.wait``, so the run exercises every source of nondeterminism the
+harness has to tame.
 """
 
 from __future__ import annotations
@@ -23,9 +26,9 @@ import random
 import sys
 from typing import Any
 
-from harness import ClientEnd, Simulation
+from harness import Simulation
 
-from .toys import Args, Reply
+from .toys import Args, Reply, client, cluster, life, serve
 
 N = 3
 log = logging.getLogger("toy.chatty")
@@ -34,10 +37,10 @@ log = logging.getLogger("toy.chatty")
 class Chatty:
     """Echoes, and gossips to random peers every 50-150 ms."""
 
-    def __init__(self, me: int, number: int, peers: list[ClientEnd]) -> None:
-        self.me = me
-        self.number = number
+    def __init__(self, peers: list[Any], me: int, persister: Any, apply_ch: Any) -> None:
         self.peers = peers
+        self.me, self.number = life()
+        assert self.me == me
         self.seen = 0
         asyncio.get_running_loop().create_task(self.gossip())
 
@@ -59,25 +62,21 @@ class Chatty:
             answered = [t.result() for t in done]  # set order: deterministic per run
             log.info("server %d got %s via %s", self.me, answered, self)
 
+    # The tester's API (never RPC handlers).
+    def get_state(self) -> tuple[int, bool]:
+        return 0, False
+
+    def kill(self) -> None:
+        pass
+
 
 def world(seed: int) -> Simulation:
     """Run the workload from ``seed``; return the finished simulation."""
-    sim = Simulation(seed)
+    sim, handles, _ = cluster(seed, N, Chatty)
     net = sim.net
-    incs: list[Any] = [None] * N
-
-    def start(i: int) -> None:
-        inc = sim.new_incarnation(i)
-        peers = [net.make_end(i, j, inc.number) for j in range(N)]
-        for end in peers:
-            net.enable(end, True)
-        incs[i] = inc
-        net.add_server(i, inc.run(Chatty, i, inc.number, peers), inc)
 
     async def outside_client(c: int) -> None:
-        ends = [net.make_end(-1, j) for j in range(N)]
-        for end in ends:
-            net.enable(end, True)
+        ends = [client(sim, j) for j in range(N)]
         for k in range(40):
             target = sim.rng.randrange(N)
             if k % 3:
@@ -86,25 +85,22 @@ def world(seed: int) -> Simulation:
                 await ends[target].call("ponder", Args(list(range(k))))
             await asyncio.sleep(sim.rng.random() * 0.2)
 
-    async def scenario() -> dict[str, Any]:
+    async def scenario() -> None:
         net.set_reliable(False)
         net.set_long_reordering(True)
         net.set_long_delays(True)
-        for i in range(N):
-            start(i)
         clients = [asyncio.create_task(outside_client(c)) for c in range(4)]
         await asyncio.sleep(3)
         net.partition([0], [1, 2])
         await asyncio.sleep(2)
         net.heal()
         await asyncio.sleep(1)
-        net.delete_server(1)
-        sim.crash(incs[1])
+        sim.net.delete_server(1)
+        sim.crash(handles[1])
         await asyncio.sleep(1)
-        start(1)
+        handles[1], _ = serve(sim, 1, Chatty)
         await asyncio.gather(*clients)
         await asyncio.sleep(1)
-        return {"random": random.random()}
 
     outcome = sim.run(scenario())
     assert outcome.failure is None, outcome.failure

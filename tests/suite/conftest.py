@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from grader.bench import lab_tests
-from grader.impl import load_impl, resolve_impl
+from grader.impl import load_impl, read_source, resolve_impl
+from harness import SourceImpl
+from harness._trusted.sandboxes import Sandboxed, Sandboxes, SandboxLimits
 from grader.suite_index import all_tests
 
 LAB_TESTS = lab_tests()            # MIT's 28
@@ -13,10 +17,25 @@ ALL_TESTS = list(all_tests().items())  # and the scripted scenarios
 
 
 @pytest.fixture(scope="session")
-def reference() -> type:
+def reference() -> SourceImpl:
+    """The reference, to run in-process (its module runs afresh per server life)."""
     return load_impl(resolve_impl("reference"))
 
 
 @pytest.fixture(scope="session")
-def skeleton() -> type:
+def skeleton() -> SourceImpl:
     return load_impl(resolve_impl("student"))
+
+
+@pytest.fixture(scope="session")
+def sandboxes() -> Iterator[Sandboxes]:
+    """A sandbox template for this test session (graded mode)."""
+    sandboxes = Sandboxes()
+    yield sandboxes
+    sandboxes.close()
+
+
+def sandboxed(sandboxes: Sandboxes, spec: str) -> Sandboxed:
+    """``spec`` (reference, student, a path) as graded runs run it."""
+    path = resolve_impl(spec)
+    return Sandboxed(sandboxes, str(path), read_source(path), SandboxLimits())

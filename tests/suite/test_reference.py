@@ -8,7 +8,7 @@ import io
 
 import pytest
 
-from harness import run_lab_test
+from harness import SourceImpl, run_lab_test
 
 from .conftest import ALL_TESTS, LAB_TESTS
 
@@ -25,7 +25,7 @@ def test_there_are_28_lab_tests_in_mit_order() -> None:
 
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize(("name", "test"), ALL_TESTS, ids=[n for n, _ in ALL_TESTS])
-def test_reference_passes(name: str, test: object, seed: int, reference: type) -> None:
+def test_reference_passes(name: str, test: object, seed: int, reference: SourceImpl) -> None:
     with contextlib.redirect_stdout(io.StringIO()):
         result = run_lab_test(test, reference, seed)  # type: ignore[arg-type]
     assert result.passed, f"{result.kind}: {result.message}\n{result.details}"

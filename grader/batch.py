@@ -2,21 +2,28 @@
 
     DIR/alice/raft.py, DIR/bob/raft.py, ...  ->  grades.csv, grades-json/alice.json, ...
 
-Every submission's jobs share one pool of workers, so the batch uses every core.
-A submission that does not load, hangs, crashes or is missing costs only
-itself: it gets its row (zero points and the reason) and the batch carries on.
+Every submission's jobs share one pool of workers, so the batch uses every core,
+and go submission by submission: each submission's JSON and its CSV row are
+written the moment its last run is in. A submission that does not load, hangs,
+crashes or is missing costs only itself: it gets its row (zero points and the
+reason) and the batch carries on; if the grader itself is killed, every
+submission graded until then keeps its grade on disk. Graded in sandboxes, with
+the code that grades checked before and after each submission
+(``grader.integrity``).
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import threading
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
 from . import exports
+from .integrity import Fingerprint, IntegrityError, protect_for_sandboxes
 from .results import PARTS, Results
 from .rubric import Rubric
 from .session import Plan, run_plan, unloadable
@@ -50,7 +57,8 @@ def csv_row(student: str, results: Results) -> dict[str, object]:
     summary = results.summary()
     parts = grade.get("parts", {})
     first = next((r for r in results.tests if r.counts_against), None)
-    problem = results.load_error or ("time budget ran out" if results.timed_out else "") or (
+    problem = results.stopped or results.load_error or (
+        "time budget ran out" if results.timed_out else "") or (
         f"{first.name}: {first.message}" if first and first.message else "")
     return {"student": student, "score": grade.get("total", 0), "max": grade.get("max", 0),
             **{p: parts.get(p, {}).get("score", 0) for p in PARTS},
@@ -61,38 +69,66 @@ def csv_row(student: str, results: Results) -> dict[str, object]:
 
 def run_batch(folder: Path, csv_path: Path, out_dir: Path | None, rubric: Rubric, *,
               workers: int | None, console: Console, deadline: float | None) -> int:
+    """Grade every submission; write each one's JSON and the CSV as soon as it is
+    graded, so nothing that happens later (a hostile submission, a killed
+    grader) can cost the others their grades. Returns the exit status."""
     subs = discover(folder)
     out_dir = out_dir or csv_path.with_name(csv_path.stem + "-json")
     tests = select([])
+    try:
+        notes = protect_for_sandboxes(private=[folder])
+    except IntegrityError as e:
+        raise BatchError(str(e)) from None
+    for note in notes:
+        console.print(note)
+    fingerprint = Fingerprint.take(Path(rubric.source))
     present = [(student, path) for student, path in subs if path is not None]
     plan = Plan(impls=present, tests=tests, seeds=rubric.seeds(),
                 wall_seconds=rubric.wall_seconds, memory_mb=rubric.memory_mb,
-                command=f"raftlab batch {folder}")
+                command=f"raftlab batch {folder}", sandbox=True)
     console.print(f"grading {len(subs)} submissions: {len(tests)} tests x "
                   f"{len(rubric.seeds())} seeds each")
-    graded: dict[str, Results] = {}
-    try:
-        graded = run_plan(plan, workers=workers, console=console, deadline=deadline)
-    finally:
-        rows = []
-        for student, path in subs:
-            res = graded.get(student) or unloadable(
-                str(path) if path else student, tests, rubric.seeds(),
-                "no raft.py in this submission" if path is None else "not graded (interrupted)")
-            res.grade = rubric.grade(res)
-            exports.write_results_json(res, out_dir / f"{student}.json")
-            rows.append(csv_row(student, res))
+    rows: dict[str, dict[str, object]] = {}
+    lock = threading.Lock()
+
+    def write_csv() -> None:
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=CSV_FIELDS)
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows(rows[s] for s in sorted(rows))
         exports.write_atomically(csv_path, buffer.getvalue())
+
+    def record(student: str, res: Results) -> None:
+        res.grade = rubric.grade(res)
+        with lock:
+            exports.write_results_json(res, out_dir / f"{student}.json")
+            rows[student] = csv_row(student, res)
+            write_csv()
+
+    for student, path in subs:
+        if path is None:
+            record(student, unloadable(student, tests, rubric.seeds(),
+                                       "no raft.py in this submission", sandbox=True))
+    graded: dict[str, Results] = {}
+    try:
+        graded = run_plan(plan, workers=workers, console=console, deadline=deadline,
+                          on_submission=record, fingerprint=fingerprint)
+    finally:
+        for student, path in subs:
+            if student not in rows:  # interrupted before its turn
+                record(student, unloadable(str(path), tests, rubric.seeds(),
+                                           "not graded (interrupted)", sandbox=True))
     table = Table(title=f"Batch: {folder}", title_justify="left")
     for name in ("student", "score", "max", *PARTS, "problem"):
         table.add_column(name, justify="left" if name in ("student", "problem") else "right")
-    for row in rows:
+    for student in sorted(rows):
+        row = rows[student]
         table.add_row(*(f"{row[k]:g}" if isinstance(row[k], float) else str(row[k])
                         for k in ("student", "score", "max", *PARTS, "problem")))
     console.print(table)
     console.print(f"wrote {csv_path} and {len(rows)} JSON files in {out_dir}")
+    stopped = next((r.stopped for r in graded.values() if r.stopped), None)
+    if stopped:
+        console.print(f"[bold red]{stopped}[/]")
+        return 3
     return 0

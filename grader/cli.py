@@ -38,6 +38,7 @@ from rich.text import Text
 
 from . import batch, bench, bundle, exports, handout, lint, report, traceview
 from .impl import ImplError, resolve_impl
+from .integrity import Fingerprint, protect_for_sandboxes
 from .results import Results, TestRecord
 from .rubric import RubricError, load_rubric
 from .runner import WorkerPool, default_workers
@@ -122,14 +123,18 @@ def cmd_grade(args: argparse.Namespace, console: Console) -> int:
         label, path = _impl(args.impl)
     tests = _selection([])
     started = time.monotonic()
-    results = Results(impl=label, command=_command_line(), raftlab_version=raftlab_version())
+    results = Results(impl=label, command=_command_line(), raftlab_version=raftlab_version(),
+                      mode="sandboxed")
     try:
+        for note in protect_for_sandboxes(private=[]):
+            console.print(Text(note, style="dim"))
+        fingerprint = Fingerprint.take(Path(rubric.source))
         if path.is_file():
             plan = Plan(impls=[(label, path)], tests=tests, seeds=rubric.seeds(),
                         wall_seconds=rubric.wall_seconds, memory_mb=rubric.memory_mb,
                         command=_command_line(), sandbox=True)
             results = run_plan(plan, workers=args.jobs, console=console,
-                               deadline=_deadline(args.timeout))[label]
+                               deadline=_deadline(args.timeout), fingerprint=fingerprint)[label]
         else:
             results = unloadable(label, tests, rubric.seeds(), f"no submission found at {path}: "
                                  "submit your raft.py (the file that defines class Raft)",
@@ -140,6 +145,9 @@ def cmd_grade(args: argparse.Namespace, console: Console) -> int:
     report.render_results(console, results)
     report.render_failures(console, results, limit=args.show)
     report.render_grade(console, results.grade)
+    if results.stopped:
+        console.print(Text(results.stopped, style="bold red"))
+        return EXIT_INTERNAL
     return exit_status(results)
 
 

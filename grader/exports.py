@@ -24,19 +24,23 @@ from typing import Any
 from rich.text import Text
 
 from . import report
+from .integrity import is_root, private_mode
 from .results import PARTS, Results
 
 GRADESCOPE_SCHEMA_PATH = Path(__file__).with_name("gradescope.schema.json")
 
 
 def write_atomically(path: str | Path, text: str) -> None:
-    """Write via a temporary file and rename, so readers never see half a file."""
+    """Write via a temporary file and rename, so readers never see half a file.
+    As root, results are private (0600, new folders 0700): sandboxes run as
+    another user and must not read them."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700 if is_root() else 0o777)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
+            os.fchmod(f.fileno(), private_mode())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -125,6 +125,7 @@ class Results:
     timed_out: bool = False
     grade: dict[str, Any] | None = None
     mode: str = "in-process"  # or "sandboxed": where the submission ran
+    stopped: str | None = None  # grading stopped (raftlab's own code changed): why
 
     def by_test(self) -> dict[str, list[TestRecord]]:
         """Records grouped by test, tests in the order they first appear."""
@@ -164,6 +165,7 @@ class Results:
             "all_passed": bool(self.tests) and counts["passed"] == len(self.tests),
             "timed_out": self.timed_out,
             "load_error": self.load_error,
+            "stopped": self.stopped,
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -190,7 +192,7 @@ class Results:
         return cls(impl=d.get("impl", ""), python=d.get("python", ""),
                    raftlab_version=d.get("raftlab_version", ""), command=d.get("command", ""),
                    tests=[TestRecord.from_dict(t) for t in d.get("tests", [])],
-                   load_error=summary.get("load_error"),
+                   load_error=summary.get("load_error"), stopped=summary.get("stopped"),
                    timed_out=bool(summary.get("timed_out")), grade=d.get("grade"),
                    mode=d.get("mode", "in-process"))
 

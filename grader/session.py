@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import platform
 import shlex
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -23,6 +25,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from .integrity import Fingerprint
 from .results import Results, TestRecord, part_of
 from .runner import Job, WorkerPool
 
@@ -69,10 +72,41 @@ def unloadable(label: str, tests: list[str], seeds: list[int], error: str, *,
 
 
 def run_plan(plan: Plan, *, workers: int | None = None, console: Console | None = None,
-             deadline: float | None = None) -> dict[str, Results]:
-    """Run every (implementation, test, seed); never raises for a bad submission."""
+             deadline: float | None = None,
+             on_submission: Callable[[str, Results], None] | None = None,
+             fingerprint: Fingerprint | None = None) -> dict[str, Results]:
+    """Run every (implementation, test, seed); never raises for a bad submission.
+
+    Jobs go submission by submission, so each finishes as early as it can:
+    ``on_submission(label, results)`` is called as soon as a submission's last
+    run is in (a batch writes its grade then). With a ``fingerprint``, the code
+    that grades is checked before each submission's first run and after its
+    last; if it changed, that submission and every one after it are left
+    ungraded (``Results.stopped`` says why) and the rest of the jobs skipped.
+    """
     out: dict[str, Results] = {}
     jobs: list[Job] = []
+    order: dict[tuple[str, str, int], int] = {}  # a record's place: as its job's
+    remaining: dict[str, int] = {}
+    lock = threading.Lock()
+    stopped: list[str] = []
+
+    def verify() -> None:
+        if fingerprint is not None and not stopped:
+            problem = fingerprint.check()
+            if problem is not None:
+                stopped.append(problem)
+
+    def finish(label: str) -> None:
+        res = out[label]
+        res.tests.sort(key=lambda r: order.get((label, r.name, r.seed), 0))
+        if stopped:
+            res.stopped = stopped[0]
+            res.tests = [not_run_record(r, stopped[0]) for r in res.tests]
+        res.timed_out = any(r.kind == "not-run" for r in res.tests) and not stopped
+        if on_submission is not None:
+            on_submission(label, res)
+
     with WorkerPool(workers, sandbox=plan.sandbox) as pool:
         for label, path in plan.impls:
             out[label] = Results(impl=label if label in ("student", "reference") else str(path),
@@ -83,28 +117,56 @@ def run_plan(plan: Plan, *, workers: int | None = None, console: Console | None 
             if error is not None:
                 out[label] = unloadable(out[label].impl, plan.tests, plan.seeds, error,
                                         command=plan.command, sandbox=plan.sandbox)
+                finish(label)
                 continue
-
             spec = label if label in ("student", "reference") else str(path)
+            remaining[label] = len(plan.seeds) * len(plan.tests)
             for seed in plan.seeds:
                 for test in plan.tests:
+                    order[(label, test, seed)] = len(jobs)
                     jobs.append({"impl": str(path), "label": label, "test": test, "seed": seed,
                                  "wall": plan.wall_seconds, "memory_mb": plan.memory_mb,
                                  "tail": plan.tail, "log_level": plan.log_level,
                                  "replay": replay_command(test, seed, spec,
                                                           sandbox=plan.sandbox)})
-        records = _run_with_progress(pool, jobs, console, deadline)
-    for job, rec in zip(jobs, records, strict=True):
-        out[job["label"]].tests.append(rec)
-    for res in out.values():
-        res.timed_out = any(r.kind == "not-run" for r in res.tests)
+        started: set[str] = set()
+
+        def on_start(job: Job) -> None:
+            with lock:
+                if job["label"] not in started:
+                    started.add(job["label"])
+                    verify()
+
+        def on_done(job: Job, rec: TestRecord) -> None:
+            with lock:
+                label = job["label"]
+                out[label].tests.append(rec)
+                remaining[label] -= 1
+                if remaining[label] == 0:
+                    verify()
+                    finish(label)
+
+        def skip(job: Job) -> bool:
+            return bool(stopped)
+
+        _run_with_progress(pool, jobs, console, deadline, on_start, on_done, skip)
+    for label, left in remaining.items():  # interrupted (the global budget): what is in
+        if left > 0:
+            finish(label)
     return out
 
 
+def not_run_record(rec: TestRecord, why: str) -> TestRecord:
+    return TestRecord(name=rec.name, part=rec.part, seed=rec.seed, kind="not-run",
+                      replay=rec.replay, message=f"not graded: {why}")
+
+
 def _run_with_progress(pool: WorkerPool, jobs: list[Job], console: Console | None,
-                       deadline: float | None) -> list[TestRecord]:
+                       deadline: float | None, on_start: Callable[[Job], None],
+                       on_done: Callable[[Job, TestRecord], None],
+                       skip: Callable[[Job], bool]) -> list[TestRecord]:
     if console is None or not jobs:
-        return pool.run(jobs, deadline=deadline)
+        return pool.run(jobs, deadline=deadline, on_start=on_start, on_done=on_done, skip=skip)
     failures = 0
     progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(),
                         MofNCompleteColumn(), TextColumn("{task.fields[status]}"),
@@ -114,9 +176,10 @@ def _run_with_progress(pool: WorkerPool, jobs: list[Job], console: Console | Non
 
         def done(job: Job, rec: TestRecord) -> None:
             nonlocal failures
+            on_done(job, rec)
             failures += rec.counts_against
             status = f"[red]{failures} failing[/]" if failures else "[green]all passing[/]"
             progress.update(task, advance=1, status=f"{status}  last: {rec.name} "
                             f"seed {rec.seed} {rec.kind}")
 
-        return pool.run(jobs, on_done=done, deadline=deadline)
+        return pool.run(jobs, on_start=on_start, on_done=done, deadline=deadline, skip=skip)

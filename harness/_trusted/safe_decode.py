@@ -42,7 +42,6 @@ class Record:
 
     type_name: ClassVar[str] = "Record"
     __slots__ = ("_rl_fields", "_rl_values")
-    __hash__ = None  # type: ignore[assignment]
 
     def __new__(cls, *values: Any) -> Record:
         self = object.__new__(cls)
@@ -87,6 +86,10 @@ class Record:
     def __eq__(self, other: object) -> bool:
         return (isinstance(other, Record) and other.type_name == self.type_name
                 and other._rl_fields == self._rl_fields and other._rl_values == self._rl_values)
+
+    def __hash__(self) -> int:
+        """By value, as a frozen dataclass hashes (a TypeError if a field is not hashable)."""
+        return hash((self.type_name, self._rl_values, tuple(sorted(self._rl_fields.items()))))
 
     def __repr__(self) -> str:
         inner = [repr(v) for v in self._rl_values]

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from .._errors import (
     BlockingCallError,
+    HarnessError,
     LivelockError,
     SpinError,
     StudentError,
@@ -123,7 +124,9 @@ class LocalServers:
         return LocalTransport(host)
 
     def close(self) -> None:
-        """End every server life's code (after the verdict: nothing it does counts)."""
+        """End every server life's code, crashed ones too (after the verdict: nothing it
+        does is recorded or reaches anything; a coroutine cannot be dropped without
+        being closed, which runs its ``finally`` blocks)."""
         for host in self.hosts:
             loop = host.loop
             if loop is not None and not loop.is_closed():
@@ -208,6 +211,9 @@ class ServerHandle:
         broke down or broke a rule (the run's failure is recorded either way)."""
         if self.failure is not None:
             raise self.failure
+        if not self.alive:
+            raise HarnessError(f"internal error in raftlab: a command to {self.label}, which "
+                               "has crashed")
         try:
             report = parse_report(self.transport.request(frame), self.n,
                                   checked=getattr(self.transport, "trusted", False))

@@ -131,9 +131,13 @@ def run(json_path: str | None = None, *, calls_per_client: int = 1000,
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     sandboxes = Sandboxes()
     try:
-        local = lambda: LocalServers(ClassImpl(EchoServer))  # noqa: E731
-        sandboxed = lambda: sandboxes.start_run_of(  # noqa: E731
-            ModuleImpl("grader.benchservers", "EchoServer"), SandboxLimits())
+        def local() -> Servers:
+            return LocalServers(ClassImpl(EchoServer))
+
+        def sandboxed() -> Servers:
+            return sandboxes.start_run_of(ModuleImpl("grader.benchservers", "EchoServer"),
+                                          SandboxLimits())
+
         rpcs, _ = echo(local(), calls_per_client)
         figures: dict[str, Any] = {
             "python": platform.python_version(),

@@ -59,6 +59,7 @@ class Fingerprint:
     """SHA-256 of every file of the code that grades, by path."""
 
     hashes: dict[str, str] = field(default_factory=dict)
+    extra: tuple[Path, ...] = ()
 
     @classmethod
     def take(cls, *extra: Path | None) -> Fingerprint:
@@ -68,22 +69,23 @@ class Fingerprint:
                             if p.is_file() and p.suffix in SUFFIXES
                             and "__pycache__" not in p.parts)
         paths += _site_files()
-        paths += [p for p in extra if p is not None]
+        more = tuple(p for p in extra if p is not None)
+        paths += more
         hashes = {}
         for path in paths:
             try:
                 hashes[str(path)] = hashlib.sha256(path.read_bytes()).hexdigest()
             except OSError:
                 hashes[str(path)] = "unreadable"
-        return cls(hashes)
+        return cls(hashes, more)
 
     def changed(self, other: Fingerprint) -> list[str]:
         names = sorted(set(self.hashes) | set(other.hashes))
         return [n for n in names if self.hashes.get(n) != other.hashes.get(n)]
 
-    def check(self, *extra: Path | None) -> str | None:
+    def check(self) -> str | None:
         """None if the code is as it was; else a message naming what changed."""
-        now = Fingerprint.take(*extra)
+        now = Fingerprint.take(*self.extra)
         changed = self.changed(now)
         if not changed:
             return None

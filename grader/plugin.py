@@ -33,7 +33,7 @@ from typing import Any
 
 import pytest
 
-from harness import LabResult, run_lab_test
+from harness import LabResult, SourceImpl, run_lab_test
 
 from . import traceview
 from .impl import ImplError, load_impl, resolve_impl
@@ -46,7 +46,7 @@ SEED_HELP = "seed of the simulation, or 'random' (env RAFTLAB_SEED; default 1)"
 class _Settings:
     impl_spec: str
     seed: int
-    raft: type | None
+    raft: SourceImpl | None
     error: str | None
 
 
@@ -76,7 +76,7 @@ def _settings(config: pytest.Config) -> _Settings:
         except ValueError:
             raise pytest.UsageError(f"Invalid seed {seed_text!r} from {where}: "
                                     "use an integer or 'random'") from None
-    raft: type | None = None
+    raft: SourceImpl | None = None
     error = None
     try:
         raft = load_impl(resolve_impl(spec))

@@ -124,7 +124,8 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     tests = all_tests()
     if job["test"] not in tests:
         rec.message = f"no lab test named {job['test']}"
-        return rec.to_dict()
+        unknown: dict[str, Any] = rec.to_dict()
+        return unknown
     path = Path(job["impl"])
     try:
         if _state.sandboxes is not None:
@@ -136,7 +137,8 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     except ImplError as e:
         rec.kind = "error"
         rec.message = f"cannot load the implementation: {e}"
-        return rec.to_dict()
+        unloaded: dict[str, Any] = rec.to_dict()
+        return unloaded
     level = getattr(logging, str(job.get("log_level", "INFO")).upper(), logging.INFO)
     with contextlib.redirect_stdout(io.StringIO()):
         result = run_lab_test(tests[job["test"]], impl, int(job["seed"]),

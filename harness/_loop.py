@@ -47,13 +47,12 @@ anything else is raftlab's own bug (HarnessError).
 from __future__ import annotations
 
 import asyncio
-import atexit
 import collections
 import contextlib
 import contextvars
+import ctypes
 import heapq
 import os
-import sys
 import time
 from collections.abc import Callable, Coroutine, Generator
 from dataclasses import dataclass
@@ -202,6 +201,7 @@ class SimLoop(asyncio.BaseEventLoop):
         self._wall_start = _perf_counter()
         self._current: asyncio.Handle | None = None
         self._tearing_down = False
+        self._live: dict[asyncio.Task[Any], None] = {}  # strong references until done
         # Told about every failure recorded (the trace).
         self.on_failure: Callable[[BaseException], None] | None = None
         self.set_exception_handler(_exception_handler)
@@ -255,10 +255,12 @@ class SimLoop(asyncio.BaseEventLoop):
         self._task_seq = seq + 1
         task = SimTask(coro, loop=self, name=None if name is None else str(name),  # type: ignore[arg-type]
                        context=context, seq=seq)
+        self._live[task] = None  # fire-and-forget tasks are safe: the loop holds them
         task.add_done_callback(self._task_done)
         return task
 
     def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._live.pop(task, None)
         if task.cancelled() or task is self._main:
             return
         exc = task.exception()
@@ -485,37 +487,16 @@ class SimLoop(asyncio.BaseEventLoop):
 
 # --------------------------------------------------------------------- helpers
 
-_graveyard: list[Any] = []
-
-
 def _bury(coro: Any) -> None:
-    """Keep a coroutine that refuses to close from being finalized mid-process.
+    """Keep a coroutine that refuses to close from ever being finalized.
 
     Python finalizes a suspended coroutine by closing it, running its code.
     One that swallows GeneratorExit would then run with no loop (and spin),
-    or inside another run's loop (and break that run's determinism). So it
-    stays referenced until the interpreter exits, when ``_close_buried``
-    gives it an open, empty loop to yield to, which ends it.
+    inside another run's loop (and break that run's determinism), or at
+    interpreter exit (and keep the process from exiting). So it gets one
+    reference that is never released: it is never freed, and never runs again.
     """
-    if not _graveyard:
-        atexit.register(_close_buried)
-    _graveyard.append(coro)
-
-
-def _close_buried() -> None:
-    sink = SimLoop()
-    asyncio.events._set_running_loop(sink)
-    buried = {id(c) for c in _graveyard}
-    previous = sys.unraisablehook
-
-    def quiet(u: Any) -> None:  # their finalizers fail the same way; nothing to report
-        if id(u.object) not in buried:
-            previous(u)
-
-    sys.unraisablehook = quiet
-    for coro in _graveyard:
-        with contextlib.suppress(BaseException):
-            coro.close()
+    ctypes.pythonapi.Py_IncRef(ctypes.py_object(coro))
 
 
 def _exception_handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
@@ -537,6 +518,10 @@ def classify(exc: BaseException, where: str | None, what: str = "") -> BaseExcep
     if where is None:
         if isinstance(exc, (Fatal, HarnessError, VirtualTimeLimit, StudentError)):
             return exc
+        if isinstance(exc, SpinInterrupt):  # the tester's own code spun: raftlab's bug
+            err = HarnessError(f"internal error in raftlab: {exc}")
+            err.__cause__ = exc
+            return err
         if isinstance(exc, Exception):
             err = HarnessError(f"internal error in raftlab: {type(exc).__name__}: {exc}")
             err.__cause__ = exc

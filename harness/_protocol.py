@@ -121,7 +121,7 @@ def pack(frame: Frame) -> bytes:
 
 def read_size(prefix: bytes) -> int:
     """The body size announced by a frame's first four bytes (checked)."""
-    (size,) = _U32.unpack(prefix)
+    size: int = _U32.unpack(prefix)[0]
     if size > MAX_FRAME:
         raise ProtocolError(f"a frame of {size:,} bytes is larger than the {MAX_FRAME:,} allowed")
     return size

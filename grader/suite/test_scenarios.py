@@ -201,7 +201,7 @@ async def test_stale_append_scenario_2b(make_config: MakeConfig) -> None:
         return None
 
     net.intercept(intercept)
-    first, _, ok = cfg.start_cmd(lead, 101)
+    _first, _, ok = cfg.start_cmd(lead, 101)
     if not ok:
         raise Fatal("leader rejected Start()")
     await asyncio.sleep(0.05)

@@ -29,6 +29,7 @@ Student modules are also rebound at load time (``guard_module_globals``) so
 
 from __future__ import annotations
 
+import asyncio
 import faulthandler
 import os
 import signal
@@ -38,8 +39,6 @@ import time
 from collections.abc import Callable
 from types import FrameType, ModuleType, TracebackType
 from typing import Any, Final
-
-import asyncio
 
 from .._errors import BlockingCallError, SpinInterrupt
 from .._loop import PROGRESS, SimLoop, _handle_label

@@ -70,7 +70,7 @@ _UNBOUNDED: Final = Limits(virtual_seconds=float("inf"), wall_seconds=None)
 # rebinds them to its own instance while it runs (see the module docstring).
 _RANDOM_NAMES: Final = tuple(sorted(
     name for name, value in vars(random).items()
-    if getattr(value, "__self__", None) is random._inst))  # type: ignore[attr-defined]
+    if getattr(value, "__self__", None) is random._inst))
 _RANDOM_ORIGINAL: Final = {name: getattr(random, name) for name in _RANDOM_NAMES}
 
 
@@ -131,7 +131,7 @@ class Host:
         self._save: tuple[bytes, bytes] | None = None
         # In a sandbox the process's own random instance is this life's; in-process
         # each life has an instance of its own, bound in while it runs.
-        self._random: random.Random = random.Random() if in_process else random._inst  # type: ignore[attr-defined]
+        self._random: random.Random = random.Random() if in_process else random._inst
         self._bindings = {name: getattr(self._random, name) for name in _RANDOM_NAMES}
         self._context = contextvars.Context()
         self._module: Any = None
@@ -238,7 +238,7 @@ class Host:
     # ------------------------------------------------------------ the commands
 
     def _boot(self, head: list[Any]) -> list[Any]:
-        _, _, me, n, number, seed, import_seed, level, state, snap = head
+        _, _, me, n, _number, seed, import_seed, level, state, snap = head
         _capture.setLevel(level)
         self._random.seed(import_seed)  # the module starts alike in every life
         _capture.muted = True  # as in a sandbox, whose zygote runs the module

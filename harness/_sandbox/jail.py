@@ -10,7 +10,9 @@
     the whole run, and dies with its parent (``PR_SET_PDEATHSIG``);
   * every file descriptor but the ones it needs is closed; 0-2 are /dev/null;
   * resource limits: address space (memory), CPU time, file size 0 (it writes
-    no file), open files, core dumps 0, and as root processes (per user);
+    no file), open files, core dumps 0, processes and threads (per user: as
+    root the run's own, else the user's current count plus this many); a
+    lower priority (nice 10), so a stray process cannot starve the grader;
   * a scrubbed environment (no variable leads to the grader's files or output
     paths) and ``sys.argv``; working folder ``/``; umask 077;
   * as root, an unprivileged user and group of its own (no supplementary
@@ -228,8 +230,8 @@ def seccomp_program(*, fork: bool, pid: int, machine: str | None = None) -> byte
         prog += [_jump(_JSET, _X32_BIT, 0, 1), _stmt(_RET, _ERRNO)]
     denied = [n for n in _DENY if not (fork and n == "prctl")]
     denied += _NO_EXEC if fork else _NO_PROCESSES
-    for name in sorted({table[n] for n in denied if n in table}):
-        prog += [_jump(_JEQ, name, 0, 1), _stmt(_RET, _ERRNO)]
+    for number in sorted({table[n] for n in denied if n in table}):
+        prog += [_jump(_JEQ, number, 0, 1), _stmt(_RET, _ERRNO)]
     # opening for writing: open(path, flags), openat(dir, path, flags)
     for name, arg in (("open", 1), ("openat", 2)):
         if name in table:
@@ -274,7 +276,7 @@ def install_seccomp(*, fork: bool) -> bool:
 
 def _setrlimit(which: int, value: int) -> None:
     try:
-        soft, hard = resource.getrlimit(which)
+        _soft, hard = resource.getrlimit(which)
         if hard != resource.RLIM_INFINITY:
             value = min(value, hard)
         resource.setrlimit(which, (value, value))
@@ -313,6 +315,10 @@ def confine(conf: Confinement, *, keep: Iterable[int], fork: bool, session: bool
     """Confine this (freshly forked) process. Returns whether seccomp is in force."""
     if session:
         os.setsid()
+        # In lockstep a sandbox runs while the trusted side waits for it, whatever its
+        # priority; a stray one (a daemon, a fork bomb) must not starve the grader.
+        with contextlib.suppress(OSError):
+            os.nice(10)
     prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     close_fds(keep, devnull=session)
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1):
@@ -373,7 +379,8 @@ def kill_user(uid: int) -> None:
                     break
         finally:
             os._exit(0)
-    os.waitpid(pid, 0)
+    with contextlib.suppress(ChildProcessError):  # a SIGCHLD handler may have reaped it
+        os.waitpid(pid, 0)
 
 
 def seccomp_works() -> bool:

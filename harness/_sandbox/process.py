@@ -106,8 +106,7 @@ def template_main(control_fd: int) -> None:
         prctl(PR_SET_PDEATHSIG, signal.SIGKILL)     # die with the worker
         prctl(PR_SET_CHILD_SUBREAPER, 1)            # orphans of a run come back here to be reaped
         close_fds([control_fd])
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1,
-                    signal.SIGCHLD):
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1):
             signal.signal(sig, signal.SIG_DFL)
         _template(control_fd)
     finally:
@@ -124,9 +123,10 @@ def _template(control_fd: int) -> None:
     space = address_space_now()
     ctl = socket.socket(fileno=control_fd)
     seccomp = seccomp_works()
+    signal.signal(signal.SIGCHLD, lambda signum, frame: _reap())  # zombies never linger
     send(ctl, {"op": "ready", "seccomp": seccomp, "root": os.geteuid() == 0})
+    runs: list[int] = []  # process groups of runs not yet ended
     while True:
-        _reap()
         message, fds = receive(ctl)
         if message is None:
             break
@@ -138,6 +138,7 @@ def _template(control_fd: int) -> None:
                 _zygote(fds[0], fds[1], fds[2], {**message, "address_space": space})
             for fd in fds:
                 os.close(fd)
+            runs.append(pid)
             send(ctl, {"pid": pid})
         elif op == "end":  # no answer: the worker goes on while the processes die
             # The run's processes share its zygote's process group, and the
@@ -145,9 +146,19 @@ def _template(control_fd: int) -> None:
             # whatever of the run's user got out.
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(int(message["pgid"]), signal.SIGKILL)
+            with contextlib.suppress(ValueError):
+                runs.remove(int(message["pgid"]))
             uid = message.get("uid")
             if uid is not None and os.geteuid() == 0 and not seccomp:
                 kill_user(int(uid))
+    # The worker is gone: end what is left, and wait for every process to be reaped.
+    for pgid in runs:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pgid, signal.SIGKILL)
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and _reap():
+        time.sleep(0.005)
 
 
 def _reap() -> bool:

@@ -37,8 +37,7 @@ class Disk:
     def save(self, raft_state: bytes, snapshot: bytes) -> None:
         self.raft_state = raft_state
         self.snapshot = snapshot
-        if len(raft_state) > self.peak:
-            self.peak = len(raft_state)
+        self.peak = max(self.peak, len(raft_state))
 
     def read_raft_state(self) -> bytes:
         return self.raft_state

@@ -86,8 +86,8 @@ def servers_for(impl: Where, seed: int) -> Servers:
     if isinstance(impl, type):
         return LocalServers(ClassImpl(impl))
     if hasattr(impl, "servers"):
-        return impl.servers(derive_seed(seed, "student/import"))  # type: ignore[union-attr]
-    return LocalServers(impl)  # type: ignore[arg-type]
+        return impl.servers(derive_seed(seed, "student/import"))
+    return LocalServers(impl)
 
 
 def run_lab_test(test: LabTest, impl: Where, seed: int, *,

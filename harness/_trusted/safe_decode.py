@@ -42,6 +42,8 @@ class Record:
 
     type_name: ClassVar[str] = "Record"
     __slots__ = ("_rl_fields", "_rl_values")
+    _rl_fields: dict[str, Any]
+    _rl_values: tuple[Any, ...]
 
     def __new__(cls, *values: Any) -> Record:
         self = object.__new__(cls)

@@ -68,7 +68,7 @@ class SandboxLimits:
     memory_mb: int = 1024
     cpu_seconds: int = 120
     wall_seconds: float = 60.0
-    processes: int = 256
+    processes: int = 32
     log_level: int = 20
 
 

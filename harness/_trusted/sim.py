@@ -36,14 +36,13 @@ from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._errors import StudentError
 from .._loop import Limits, SimLoop, _perf_counter, classify
 from .._sandbox.guards import Guards
 from .._sandbox.host import capture_logs
 from .network import DEFAULT_LATENCY, Network
-from .._errors import StudentError
-from .servers import SandboxFailure, Servers, ServerHandle
+from .servers import SandboxFailure, ServerHandle, Servers
 from .trace import Trace
-
 
 MAX_EVENTS = 5_000_000
 """Events a run may record; past this the run fails (the trusted side's memory is

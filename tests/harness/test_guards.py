@@ -1,10 +1,12 @@
-"""Tests of the guards against blocking and escaping the simulation (harness/_guards.py).
+"""Tests of the guards against blocking and escaping the simulation (harness/_sandbox/guards.py).
 
 During a run, time.sleep, threads and (from student modules) wall-clock reads
-are refused with a BlockingCallError that names the fix; a callback that
-spins on the CPU is interrupted with a SpinError, and one that swallows every
-interrupt ends the process with EXIT_SPIN. Everything is restored after the
-run, even a failed one.
+are refused with a BlockingCallError that names the fix and the server whose
+code made the call. Code that runs on the CPU while no loop makes progress
+(``PROGRESS`` stands still) is interrupted with a SpinError naming what spun:
+a server's callback or task, an RPC handler, a method the tester called;
+code that swallows every interrupt ends the process with EXIT_SPIN.
+Everything is restored after the run, even a failed one.
 """
 
 from __future__ import annotations
@@ -24,9 +26,19 @@ from typing import Any
 
 import pytest
 
-from harness import EXIT_SPIN, BlockingCallError, SpinError, guard_module_globals
+from harness import (
+    EXIT_SPIN,
+    BlockingCallError,
+    HarnessError,
+    SimLoop,
+    Simulation,
+    SpinError,
+    encode,
+)
+from harness._errors import SpinInterrupt
+from harness._sandbox.guards import Guards, guard_module_globals
 
-from .toys import Args, Reply, client, cluster, run, serve
+from .toys import Args, EchoService, Reply, ToyServers, client, cluster, run, serve
 
 ROOT = Path(__file__).resolve().parents[2]
 _counter = [0]
@@ -42,17 +54,29 @@ def student_module(source: str) -> types.ModuleType:
 
 
 def fails_with(fn: Callable[[], Any]) -> BaseException | None:
-    """Run ``fn`` as server 0's code inside a simulation; return the run's failure."""
-    sim, incs, _ = cluster(1, 1)
+    """Run ``fn`` in a task of server 0's life inside a simulation; return the run's failure."""
 
-    async def as_server_code() -> None:
-        fn()
+    class RunsIt(EchoService):
+        def __init__(self, *args: Any) -> None:
+            super().__init__(*args)
+            asyncio.get_running_loop().create_task(self.as_server_code())
+
+        async def as_server_code(self) -> None:
+            fn()
+
+    sim, _, _ = cluster(1, 1, RunsIt)
 
     async def main() -> None:
-        incs[0].run(lambda: asyncio.get_running_loop().create_task(as_server_code()))
         await asyncio.sleep(1)
 
     return sim.run(main()).failure
+
+
+def burn(seconds: float) -> None:
+    """Run on the CPU for ``seconds`` of CPU time without returning."""
+    deadline = time.process_time() + seconds
+    while time.process_time() < deadline:
+        pass
 
 
 # ------------------------------------------------------------- blocking calls
@@ -81,6 +105,7 @@ def test_time_sleep_imported_by_name_into_a_student_module_is_refused_too() -> N
 def test_starting_a_thread_in_the_simulation_is_refused_with_the_fix() -> None:
     failure = fails_with(lambda: threading.Thread(target=print).start())
     assert isinstance(failure, BlockingCallError)
+    assert failure.where == "server 0 (incarnation 1)"
     assert failure.message.startswith("threads are not allowed in the simulation")
     assert "Use asyncio tasks (`asyncio.create_task(...)`)" in failure.message
 
@@ -103,6 +128,7 @@ def test_a_wall_clock_read_from_a_student_module_is_refused_with_the_fix() -> No
                      (module.via_alias, "perf_counter"), (module.via_ns, "monotonic_ns")):
         failure = fails_with(fn)
         assert isinstance(failure, BlockingCallError), name
+        assert failure.where == "server 0 (incarnation 1)"
         assert failure.message.startswith(f"time.{name}() reads the wall clock, which differs on "
                                           "every run")
         assert "Use `asyncio.get_running_loop().time()` for the (virtual) time." in \
@@ -142,29 +168,47 @@ def test_the_guards_are_removed_after_a_run_even_a_failed_one() -> None:
 # ------------------------------------------------------------------ CPU spins
 
 
-class Spinner:
-    """Spins on the CPU in a timer callback, or in an RPC handler."""
+class Spinner(EchoService):
+    """Spins on the CPU in a timer callback at 0.5 s."""
 
-    def __init__(self, me: int, number: int) -> None:
-        self.me = me
-
-    def start_spinning(self) -> None:
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
         asyncio.get_running_loop().call_later(0.5, self.spin)
 
     def spin(self) -> None:
         while True:
             pass
 
+
+class Busy(EchoService):
+    """Spins on the CPU in its RPC handlers and in start()."""
+
     def busy(self, args: Args) -> Reply:
+        while True:
+            pass
+
+    async def busy_async(self, args: Args) -> Reply:
+        while True:
+            pass
+
+    def start(self, command: Any) -> tuple[int, int, bool]:
+        while True:
+            pass
+
+
+class SlowToBuild(EchoService):
+    """Spins on the CPU in its constructor."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
         while True:
             pass
 
 
 def test_a_cpu_spin_in_a_callback_is_interrupted_with_the_fix() -> None:
-    sim, incs, services = cluster(1, 1, Spinner, spin_seconds=0.3)
+    sim, _, _ = cluster(1, 1, Spinner, spin_seconds=0.3)
 
     async def main() -> None:
-        incs[0].run(services[0].start_spinning)
         await asyncio.sleep(5)
 
     outcome = sim.run(main())
@@ -180,7 +224,7 @@ def test_a_cpu_spin_in_a_callback_is_interrupted_with_the_fix() -> None:
 
 
 def test_a_cpu_spin_in_an_rpc_handler_is_interrupted() -> None:
-    sim, _, _ = cluster(1, 1, Spinner, spin_seconds=0.3)
+    sim, _, _ = cluster(1, 1, Busy, spin_seconds=0.3)
 
     async def main() -> None:
         await client(sim, 0).call("busy", Args(1))
@@ -196,32 +240,133 @@ def test_a_cpu_spin_in_an_rpc_handler_is_interrupted() -> None:
     assert "busy" in subject and "harness" not in subject, subject
 
 
-def test_long_cpu_work_split_by_awaits_is_not_a_spin() -> None:
-    class Worker:
-        def __init__(self, me: int, number: int) -> None:
-            self.done = asyncio.get_running_loop().create_task(self.work())
+def test_a_cpu_spin_in_an_async_rpc_handler_is_interrupted_and_names_its_task() -> None:
+    sim, _, _ = cluster(1, 1, Busy, spin_seconds=0.3)
 
-        async def work(self) -> int:
+    async def main() -> None:
+        await client(sim, 0).call("busy_async", Args(1))
+
+    outcome = sim.run(main())
+    assert isinstance(outcome.failure, SpinError)
+    assert outcome.failure.where == "server 0 (incarnation 1)"
+    assert outcome.failure.message.startswith(
+        "server 0 (incarnation 1) task Busy.busy_async ran for more than 0.3 s of CPU time")
+    assert "in busy_async." in outcome.failure.message
+
+
+def test_a_cpu_spin_in_a_method_the_tester_called_is_interrupted() -> None:
+    sim, handles, _ = cluster(1, 1, Busy, spin_seconds=0.3)
+
+    async def main() -> None:
+        await asyncio.sleep(1)
+        handles[0].call("start", encode(101))
+
+    outcome = sim.run(main())
+    assert isinstance(outcome.failure, SpinError)
+    assert outcome.failure.where == "server 0 (incarnation 1)"
+    assert outcome.failure.message.startswith(
+        "start() ran for more than 0.3 s of CPU time without returning to the event loop.")
+    assert "in start." in outcome.failure.message
+    assert outcome.sim_time == 1.0
+
+
+def test_a_cpu_spin_in_the_constructor_is_interrupted() -> None:
+    sim = Simulation(1, ToyServers(1), spin_seconds=0.3)
+
+    async def main() -> None:
+        await asyncio.sleep(2)
+        serve(sim, 0, SlowToBuild)
+
+    outcome = sim.run(main())
+    assert isinstance(outcome.failure, SpinError)
+    assert outcome.failure.where == "server 0 (incarnation 1)"
+    assert outcome.failure.message.startswith(
+        "Raft(...) (the constructor) ran for more than 0.3 s of CPU time")
+    assert outcome.sim_time == 2.0
+
+
+def test_long_cpu_work_split_by_awaits_is_not_a_spin() -> None:
+    class Worker(EchoService):
+        def __init__(self, *args: Any) -> None:
+            super().__init__(*args)
+            self.total: int | None = None
+            asyncio.get_running_loop().create_task(self.work())
+
+        async def work(self) -> None:
             total = 0
             deadline = time.process_time() + 0.5  # more CPU than spin_seconds in all
             while time.process_time() < deadline:
                 total += sum(range(50_000))
                 await asyncio.sleep(0.001)
-            return total
+            self.total = total
 
-    sim, _, _ = cluster(1, 0, spin_seconds=0.2)
+    sim = Simulation(1, ToyServers(1), spin_seconds=0.2)
 
     async def main() -> int:
         _, worker = serve(sim, 0, Worker)
-        return int(await worker.done)
+        while worker.total is None:
+            await asyncio.sleep(0.1)
+        return int(worker.total)
 
     assert run(sim, main()) > 0
+
+
+def test_the_watchdog_interrupts_whichever_loop_runs_and_names_it() -> None:
+    """It watches every loop's progress (``PROGRESS``), so it needs no loop of its own."""
+    server = SimLoop(label="server 4 (incarnation 2)", student=True)
+    previous = asyncio.events._get_running_loop()
+    asyncio.events._set_running_loop(server)
+    try:
+        with Guards(spin_seconds=0.2):
+            server.call_at(1.0, burn, 5.0)
+            with pytest.raises(SpinError) as info:
+                server.run_until_idle(1.0)
+            assert info.value.where == "server 4 (incarnation 2)"
+            assert info.value.message.startswith(
+                "server 4 (incarnation 2) callback burn ran for more than 0.2 s of CPU time")
+            with pytest.raises(SpinInterrupt) as direct:
+                burn(5.0)  # no callback runs: code a command called directly
+            assert str(direct.value).startswith(
+                "server 4 (incarnation 2) code ran for more than 0.2 s of CPU time")
+    finally:
+        asyncio.events._set_running_loop(previous)
+        server.shutdown()
+
+
+def test_cpu_work_spread_over_many_loop_iterations_is_not_a_spin() -> None:
+    server = SimLoop(label="server 0 (incarnation 1)", student=True)
+    previous = asyncio.events._get_running_loop()
+    asyncio.events._set_running_loop(server)
+    try:
+        with Guards(spin_seconds=0.2):
+            deadline = time.process_time() + 0.6
+            steps = 0
+            while time.process_time() < deadline:
+                server.call_soon(burn, 0.01)
+                server.run_until_idle(server.time() + 0.001)
+                steps += 1
+            assert steps > 10
+    finally:
+        asyncio.events._set_running_loop(previous)
+        server.shutdown()
+
+
+def test_a_cpu_spin_in_the_testers_own_code_is_raftlabs_bug() -> None:
+    sim = Simulation(1, ToyServers(1), spin_seconds=0.3)
+
+    async def main() -> None:
+        await asyncio.sleep(1)
+        burn(5.0)
+
+    outcome = sim.run(main())
+    assert isinstance(outcome.failure, HarnessError)
+    assert "tester task" in str(outcome.failure)
 
 
 SWALLOWING_SPIN = """
 import asyncio, sys
 sys.path.insert(0, {root!r})
-from harness import Simulation
+from tests.harness.toys import EchoService, cluster
 
 def spin():
     while True:
@@ -231,11 +376,14 @@ def spin():
         except BaseException:
             pass
 
-sim = Simulation(1, spin_seconds=0.2)
+class Swallower(EchoService):
+    def __init__(self, *args):
+        super().__init__(*args)
+        asyncio.get_running_loop().call_later(0.25, spin)
+
+sim, _, _ = cluster(1, 1, Swallower, spin_seconds=0.2)
 
 async def main():
-    inc = sim.new_incarnation(0)
-    inc.run(lambda: asyncio.get_running_loop().call_later(0.25, spin))
     await asyncio.sleep(5)
 
 print("outcome", sim.run(main()))

@@ -621,13 +621,27 @@ def raised_in_student_code(exc: BaseException) -> BaseException:
     raise AssertionError("unreachable")
 
 
+def raised_by_the_harness() -> BlockingCallError:
+    """A rule-breaking error as the harness raises it into student code (a guard)."""
+    loop = SimLoop()
+    try:
+        loop.run_in_executor(None, sum, [1, 2])
+    except BlockingCallError as e:
+        return e
+    finally:
+        loop.close()
+    raise AssertionError("unreachable")
+
+
 @pytest.mark.parametrize("exc", [
     ValueError("bad value"), KeyError("missing"), HarnessError("forged harness bug"),
     Fatal("forged test failure"), VirtualTimeLimit("forged limit"), Forged("forged"),
+    SpinError("forged spin"), DeadlockError("forged deadlock"),
     asyncio.CancelledError(), SystemExit(3),
 ], ids=lambda e: type(e).__name__)
 def test_classify_makes_anything_raised_on_a_servers_loop_the_students(
         exc: BaseException) -> None:
+    """Even raftlab's own exception types: raised by student code, they are its errors."""
     exc = raised_in_student_code(exc)
     err = classify(exc, WHERE, "task T")
     assert type(err) is StudentError
@@ -638,11 +652,12 @@ def test_classify_makes_anything_raised_on_a_servers_loop_the_students(
     assert "in student_function" in err.details
 
 
-def test_classify_keeps_raftlabs_own_student_errors_and_fills_in_where() -> None:
-    spin = SpinError("spun")
-    assert classify(spin, WHERE) is spin
-    assert spin.where == WHERE
-    named = LivelockError("stuck", where="server 0 (incarnation 1)")
+def test_classify_keeps_a_rule_error_the_harness_raised_and_fills_in_where() -> None:
+    refused = raised_by_the_harness()
+    assert classify(refused, WHERE, "task T") is refused  # its message names the fix
+    assert refused.where == WHERE
+    named = raised_by_the_harness()
+    named.where = "server 0 (incarnation 1)"
     assert classify(named, WHERE) is named
     assert named.where == "server 0 (incarnation 1)"  # who it already names stays
 
@@ -823,6 +838,7 @@ def test_an_exception_in_a_server_timer_callback_fails_the_run() -> None:
 @pytest.mark.parametrize("raised", [
     HarnessError("forged harness bug"), Fatal("forged test failure"),
     VirtualTimeLimit("forged limit"), DeadlockError("forged deadlock"),
+    SpinError("forged spin"),
 ], ids=lambda e: type(e).__name__)
 def test_whatever_a_server_raises_is_the_students_even_raftlabs_own_exceptions(
         raised: Exception) -> None:
@@ -836,13 +852,10 @@ def test_whatever_a_server_raises_is_the_students_even_raftlabs_own_exceptions(
     assert isinstance(outcome.failure, StudentError)
     assert outcome.failure.where == "server 0 (incarnation 1)"
     assert outcome.sim_time == 1.0
-    if isinstance(raised, StudentError):  # raftlab's rule-breaking kind: its message kept
-        assert outcome.failure.message == "forged deadlock"
-    else:
-        assert type(outcome.failure) is StudentError
-        assert outcome.failure.message.startswith(
-            f"{type(raised).__name__}: {raised} (raised in task server 0 (incarnation 1) task "
-            "Raiser.tick;")
+    assert type(outcome.failure) is StudentError
+    assert outcome.failure.message.startswith(
+        f"{type(raised).__name__}: {raised} (raised in task server 0 (incarnation 1) task "
+        "Raiser.tick;")
 
 
 def test_a_failure_in_tester_code_is_a_harness_error_not_a_student_error() -> None:
@@ -967,4 +980,33 @@ def test_a_task_that_ignores_every_cancellation_is_discarded_quietly() -> None:
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "failure: None"
+    assert proc.stderr == ""
+
+
+BURIED = """
+import asyncio, sys
+sys.path.insert(0, {root!r})
+from harness import SimLoop
+from harness import _loop  # only holding a reference to the module changes teardown order
+
+async def immortal():
+    while True:
+        try:
+            await asyncio.sleep(0.1)
+        except BaseException:
+            pass
+
+loop = SimLoop()
+loop.create_task(immortal())
+loop.run_until_complete(asyncio.sleep(1))
+loop.shutdown()  # buries the coroutine; it is to be ended quietly at exit
+print("done")
+"""
+
+
+def test_a_buried_coroutine_never_keeps_the_process_from_exiting() -> None:
+    proc = subprocess.run([sys.executable, "-c", BURIED.format(root=str(ROOT))],
+                          capture_output=True, text=True, timeout=2)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "done"
     assert proc.stderr == ""

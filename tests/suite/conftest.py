@@ -8,9 +8,9 @@ import pytest
 
 from grader.bench import lab_tests
 from grader.impl import load_impl, read_source, resolve_impl
+from grader.suite_index import all_tests
 from harness import SourceImpl
 from harness._trusted.sandboxes import Sandboxed, Sandboxes, SandboxLimits
-from grader.suite_index import all_tests
 
 LAB_TESTS = lab_tests()            # MIT's 28
 ALL_TESTS = list(all_tests().items())  # and the scripted scenarios

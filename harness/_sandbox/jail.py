@@ -177,6 +177,7 @@ class Confinement:
         open_files: file descriptors it may hold.
         processes: processes and threads its user may have (root only; 0: no cap).
         address_space: the address space it starts from (0: measure it now).
+        paths: descriptors of Python's folders it keeps (``keep_sys_path_reachable``).
     """
 
     uid: int | None = None
@@ -185,6 +186,7 @@ class Confinement:
     open_files: int = 64
     processes: int = 0
     address_space: int = 0
+    paths: tuple[int, ...] = ()
 
 
 def _libc() -> ctypes.CDLL | None:
@@ -311,6 +313,39 @@ def close_fds(keep: Iterable[int], *, devnull: bool = True) -> None:
         os.close(null)
 
 
+def _traversable_by_others(path: str) -> bool:
+    try:
+        parts = os.path.abspath(path).split(os.sep)
+        for i in range(1, len(parts)):
+            folder = os.sep.join(parts[:i]) or os.sep
+            if not os.stat(folder).st_mode & 0o001:
+                return False
+        return bool(os.stat(path).st_mode & 0o005 == 0o005)
+    except OSError:
+        return False
+
+
+def keep_sys_path_reachable() -> list[int]:
+    """As root, before dropping privileges: Python's own folders may lie where another
+    user cannot go (a Python under /root, say). Each such ``sys.path`` entry becomes
+    ``/proc/self/fd/N``, a folder opened now, so the module's imports still work.
+    Returns the descriptors to keep open."""
+    if os.geteuid() != 0 or not os.path.isdir("/proc/self/fd"):
+        return []
+    kept = []
+    for i, entry in enumerate(list(sys.path)):
+        if not entry or not os.path.isdir(entry) or _traversable_by_others(entry):
+            continue
+        try:
+            fd = os.open(entry, os.O_RDONLY | os.O_DIRECTORY)
+        except OSError:
+            continue
+        kept.append(fd)
+        sys.path[i] = f"/proc/self/fd/{fd}"
+    sys.path_importer_cache.clear()
+    return kept
+
+
 def confine(conf: Confinement, *, keep: Iterable[int], fork: bool, session: bool) -> bool:
     """Confine this (freshly forked) process. Returns whether seccomp is in force."""
     if session:
@@ -320,7 +355,7 @@ def confine(conf: Confinement, *, keep: Iterable[int], fork: bool, session: bool
         with contextlib.suppress(OSError):
             os.nice(10)
     prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    close_fds(keep, devnull=session)
+    close_fds([*keep, *conf.paths], devnull=session)
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1):
         signal.signal(sig, signal.SIG_DFL)
     os.environ.clear()

@@ -11,8 +11,7 @@ every mode (module-level state is per server life, as it is with one process
 per life) and dataclasses defined in it cross the network by that name (the
 encoded sizes the tests count do not depend on where the file lives). The
 host seeds ``random`` with the run's "import" stream first, so every life's
-module starts in the same state; a sandbox's zygote therefore runs the module
-once and forks each life from it (``Preloaded``), which is the same thing.
+module starts in the same state, in every mode.
 
 Every failure to load is a LoadError whose message says what is wrong and
 how to fix it.
@@ -86,18 +85,6 @@ class SourceImpl:
         guard_module_globals(module)
         self.module = module
         return raft_class(module, self.name)
-
-
-class Preloaded:
-    """A class whose module already ran in this process (a sandbox's zygote ran it)."""
-
-    def __init__(self, cls: type, module: types.ModuleType | None, name: str) -> None:
-        self.cls = cls
-        self.module = module
-        self.name = name
-
-    def load(self) -> type:
-        return self.cls
 
 
 class ModuleImpl:

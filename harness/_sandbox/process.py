@@ -6,12 +6,12 @@
     zygote     one per run: confined (its own session, limits, the run's user,
                a filter that forbids exec), compiles the submission (or loads the
                code compiled by an earlier zygote: the worker keeps it, as bytes
-               it never reads), runs its module once with ``random`` seeded from
-               the run's "import" stream, and forks a server life for each "spawn".
-    server     one per server life: confined further (no new processes, no
-               signals but to itself), runs a ``Host`` on the module its zygote
-               ran, and answers the trusted side's commands on its pipe until
-               the pipe closes.
+               it never reads), and forks a server life for each "spawn". It runs
+               none of the submission's code, so nothing can start a process but it.
+    server     one per server life: confined further (no new processes or threads,
+               no signals), runs the submission's module and a ``Host``, and
+               answers the trusted side's commands on its pipe until the pipe
+               closes.
 
 Control messages (template and zygote) are JSON objects on SOCK_SEQPACKET
 sockets, with file descriptors passed beside them (SCM_RIGHTS):
@@ -31,10 +31,10 @@ reports to another. If its code spins past every interrupt, it writes
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import marshal
 import os
-import random
 import signal
 import socket
 import sys
@@ -53,11 +53,12 @@ from .jail import (
     address_space_now,
     close_fds,
     confine,
+    keep_sys_path_reachable,
     kill_user,
     prctl,
     seccomp_works,
 )
-from .loader import LoadError, ModuleImpl, Preloaded, SourceImpl
+from .loader import LoadError, ModuleImpl, SourceImpl
 
 MAX_CONTROL = 65536
 
@@ -176,7 +177,8 @@ def _reap() -> bool:
 
 
 def _zygote(control_fd: int, text_fd: int, code_fd: int, settings: dict[str, Any]) -> None:
-    """Compile (or load the compiled code), run the module once, fork server lives."""
+    """Compile the submission (or load its compiled code), then fork server lives. It
+    runs none of the submission's code: each server life runs the module itself."""
     code = 0
     try:
         conf = Confinement(uid=settings.get("uid"), memory_mb=int(settings["memory_mb"]),
@@ -185,12 +187,13 @@ def _zygote(control_fd: int, text_fd: int, code_fd: int, settings: dict[str, Any
                            address_space=int(settings.get("address_space", 0)))
         text = _read_all(text_fd)
         os.close(text_fd)
+        conf = dataclasses.replace(conf, paths=tuple(keep_sys_path_reachable()))
         confine(conf, keep=[control_fd, code_fd], fork=True, session=True)
         sealed[0] = True
         ctl = socket.socket(fileno=control_fd)
         path = str(settings["path"])
         error = None
-        preloaded = None
+        impl = None
         try:
             impl: Any
             if settings.get("module"):
@@ -202,11 +205,6 @@ def _zygote(control_fd: int, text_fd: int, code_fd: int, settings: dict[str, Any
                 compiled = marshal.dumps(impl.compile())
                 with contextlib.suppress(OSError):
                     _write(code_fd, compiled)
-            with contextlib.suppress(OSError):
-                os.close(code_fd)
-            Guards().__enter__()
-            random.seed(int(settings["import_seed"]))
-            preloaded = Preloaded(impl.load(), getattr(impl, "module", None), impl.name)
         except LoadError as e:
             error = str(e)
         finally:
@@ -220,15 +218,15 @@ def _zygote(control_fd: int, text_fd: int, code_fd: int, settings: dict[str, Any
                 break
             _reap_into(ended)
             op = message.get("op")
-            if op == "spawn" and preloaded is None:
+            if op == "spawn" and impl is None:
                 for fd in fds:
                     os.close(fd)
                 send(ctl, {"error": error})
-            elif op == "spawn" and preloaded is not None:
+            elif op == "spawn":
                 pid = os.fork()
                 if pid == 0:
                     ctl.close()
-                    _server(fds[0], fds[1], preloaded, conf,
+                    _server(fds[0], fds[1], impl, conf,
                             int(settings["log_level"]))  # never returns
                 for fd in fds:
                     os.close(fd)
@@ -276,13 +274,12 @@ def _status(pid: int) -> int | None:
 # -------------------------------------------------------------- server life
 
 
-def _server(commands: int, reports: int, impl: Preloaded, conf: Confinement,
+def _server(commands: int, reports: int, impl: Any, conf: Confinement,
             log_level: int) -> None:
     code = 0
     try:
-        confine(Confinement(uid=None, memory_mb=conf.memory_mb, cpu_seconds=conf.cpu_seconds,
-                            open_files=conf.open_files, address_space=conf.address_space),
-                keep=[commands, reports], fork=False, session=False)
+        confine(dataclasses.replace(conf, uid=None, processes=0), keep=[commands, reports],
+                fork=False, session=False)
         serve(commands, reports, impl, log_level)
     except BaseException as e:
         code = 1

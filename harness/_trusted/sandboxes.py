@@ -172,7 +172,16 @@ class Sandboxes:
         None if so, else why not. Keeps its compiled code for the runs to come."""
         run = self.start_run(path, source, limits, import_seed=0)
         try:
-            return run.load_error
+            if run.load_error is not None:
+                return run.load_error
+            transport = run.spawn(0, 1)
+            head = transport.request(["check"])
+            result = head[1] if len(head) > 1 and isinstance(head[1], list) else None
+            if result and result[0] == "noload" and len(result) > 1:
+                return str(result[1])
+            return None
+        except (SandboxFailure, WallClockLimitError) as e:
+            return str(e)
         finally:
             run.close()
 
@@ -233,19 +242,28 @@ class SandboxRun:
         self.transports: list[SandboxTransport] = []
         self.closed = False
         self._ctl = ctl
-        ctl.settimeout(max(1.0, limits.wall_seconds))
         self.compiled = _drain(code, MAX_SOURCE * 4, self.deadline)
         ready = self._ask(None)
         self.load_error: str | None = None
         if ready is None:
-            self.load_error = "the sandbox could not start (its zygote ended at once)"
+            self.load_error = "the run's sandbox did not start"
         elif ready.get("error"):
             self.load_error = str(ready["error"])
 
+    def _late(self) -> bool:
+        return time.monotonic() >= self.deadline
+
     def _ask(self, message: dict[str, Any] | None, fds: list[int] | None = None) -> (
             dict[str, Any] | None):
-        """Send a control message (None: just listen) and read the zygote's answer."""
+        """Send a control message (None: just listen) and read the zygote's answer,
+        within the run's wall-clock budget (a second more, for a status)."""
+        remaining = self.deadline - time.monotonic()
+        if message is not None and message.get("op") == "status":
+            remaining = max(remaining, 1.0)
+        if remaining <= 0:
+            return None
         try:
+            self._ctl.settimeout(remaining)
             if message is not None:
                 data = json.dumps(message).encode()
                 if fds:
@@ -270,8 +288,18 @@ class SandboxRun:
         os.close(commands_r)
         os.close(reports_w)
         pid = reply.get("pid") if reply else None
-        transport = SandboxTransport(self, commands_w, reports_r,
-                                     pid if isinstance(pid, int) else None)
+        if not isinstance(pid, int):
+            os.close(commands_w)
+            os.close(reports_r)
+            if self._late():
+                raise WallClockLimitError(
+                    f"the run used more than {self.limits.wall_seconds:g} s of real time before "
+                    f"server {server} could start")
+            raise SandboxFailure(
+                "the process of a new server life could not be started: the run's sandbox "
+                "has ended, or already has as many processes as it may "
+                f"({self.limits.processes}; limit: processes)")
+        transport = SandboxTransport(self, commands_w, reports_r, pid)
         self.transports.append(transport)
         return transport
 

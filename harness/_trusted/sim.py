@@ -111,10 +111,14 @@ class Simulation:
         number = self._lives.get(server, 0) + 1
         self._lives[server] = number
         self.trace.add(self.loop.time(), "start", server, number)
+        where = f"server {server} (incarnation {number})"
         try:
             transport = self.servers.spawn(server, number)
         except SandboxFailure as e:  # e.g. the submission does not load
-            raise StudentError(str(e), where=f"server {server} (incarnation {number})") from None
+            raise StudentError(str(e), where=where) from None
+        except StudentError as e:  # the run's wall-clock budget ran out
+            e.where = e.where or where
+            raise
         handle = ServerHandle(self, server, number, transport, n=n)
         self.handles.append(handle)
         return handle

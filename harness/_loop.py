@@ -69,6 +69,7 @@ from ._errors import (
     SpinInterrupt,
     StudentError,
     WallClockLimitError,
+    limit_hint,
     student_traceback,
 )
 
@@ -392,8 +393,8 @@ class SimLoop(asyncio.BaseEventLoop):
         cap = self.limits.wall_seconds
         if cap is not None and _perf_counter() - self._wall_start > cap:
             raise WallClockLimitError(
-                f"the run used more than {cap:g} s of real time and reached only "
-                f"{self._now:.3f} s of virtual time. Your code does too much work per "
+                f"the run used more than {cap:g} s of real time (limit: wall clock) and "
+                f"reached only {self._now:.3f} s of virtual time. Your code does too much work per "
                 "event: look for loops that poll with very short sleeps, RPCs sent in a "
                 "tight loop, or work that grows with the log on every message.")
 
@@ -537,8 +538,8 @@ def classify(exc: BaseException, where: str | None, what: str = "") -> BaseExcep
         return StudentError(f"{what or 'the code'} ran out of memory: {OUT_OF_MEMORY}",
                             where=where)
     return StudentError(
-        f"{type(exc).__name__}: {exc} (raised in {what or 'its code'}; an exception "
-        "escaping an RPC handler or any task a Raft created fails the run)",
+        f"{type(exc).__name__}: {exc}{limit_hint(exc)} (raised in {what or 'its code'}; an "
+        "exception escaping an RPC handler or any task a Raft created fails the run)",
         where=where, details=student_traceback(exc))
 
 

@@ -49,6 +49,7 @@ from .._errors import (
     SpinError,
     SpinInterrupt,
     StudentError,
+    limit_hint,
     student_traceback,
 )
 from .._loop import Limits, SimLoop, classify
@@ -308,7 +309,7 @@ class Host:
             return ["raised", "spin", f"{what} {e.detail}", ""]
         if isinstance(e, MemoryError):
             return ["raised", "memory", f"{what} ran out of memory: {OUT_OF_MEMORY}", ""]
-        return ["raised", "error", f"{what} raised {type(e).__name__}: {e}",
+        return ["raised", "error", f"{what} raised {type(e).__name__}: {e}{limit_hint(e)}",
                 student_traceback(e)]
 
     def _state(self) -> list[Any] | None:

@@ -26,6 +26,7 @@ import traceback
 import types
 from typing import Protocol
 
+from .._errors import limit_hint
 from .guards import guard_module_globals
 
 MODULE_NAME = "raftlab_impl"
@@ -79,9 +80,9 @@ class SourceImpl:
             where = next((f"line {f.lineno}" for f in reversed(tb) if f.filename == self.path),
                          "")
             raise LoadError(f"importing {self.name} raised {type(e).__name__}: {e}"
-                            f"{' at ' + where if where else ''}. Module-level code must only "
-                            "define things; import only the standard library and "
-                            "harness.") from None
+                            f"{limit_hint(e)}{' at ' + where if where else ''}. Module-level "
+                            "code must only define things; import only the standard library "
+                            "and harness.") from None
         guard_module_globals(module)
         self.module = module
         return raft_class(module, self.name)

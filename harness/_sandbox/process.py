@@ -193,9 +193,8 @@ def _zygote(control_fd: int, text_fd: int, code_fd: int, settings: dict[str, Any
         ctl = socket.socket(fileno=control_fd)
         path = str(settings["path"])
         error = None
-        impl = None
+        impl: Any = None
         try:
-            impl: Any
             if settings.get("module"):
                 impl = ModuleImpl(*settings["module"])
             elif settings.get("compiled"):
@@ -207,6 +206,7 @@ def _zygote(control_fd: int, text_fd: int, code_fd: int, settings: dict[str, Any
                     _write(code_fd, compiled)
         except LoadError as e:
             error = str(e)
+            impl = None
         finally:
             with contextlib.suppress(OSError):
                 os.close(code_fd)  # the worker reads the compiled code until it closes

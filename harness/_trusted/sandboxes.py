@@ -293,8 +293,8 @@ class SandboxRun:
             os.close(reports_r)
             if self._late():
                 raise WallClockLimitError(
-                    f"the run used more than {self.limits.wall_seconds:g} s of real time before "
-                    f"server {server} could start")
+                    f"the run used more than {self.limits.wall_seconds:g} s of real time (limit: "
+                    f"wall clock) before server {server} could start")
             raise SandboxFailure(
                 "the process of a new server life could not be started: the run's sandbox "
                 "has ended, or already has as many processes as it may "
@@ -416,9 +416,10 @@ class SandboxTransport:
         reached = f" and reached only {self.run.clock():.3f} s of virtual time" \
             if self.run.clock is not None else ""
         return WallClockLimitError(
-            f"the run used more than {cap:g} s of real time{reached}. Your code does too "
-            "much work per event: look for loops that poll with very short sleeps, RPCs sent "
-            "in a tight loop, or work that grows with the log on every message.")
+            f"the run used more than {cap:g} s of real time (limit: wall clock){reached}. Your "
+            "code does too much work per event: look for loops that poll with very short "
+            "sleeps, RPCs sent in a tight loop, or work that grows with the log on every "
+            "message.")
 
     def _diagnose(self, status: int | None) -> str:
         if status is None:

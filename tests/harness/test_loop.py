@@ -778,7 +778,8 @@ def test_the_wall_clock_limit_stops_code_that_does_too_much_work_per_event() -> 
     outcome = sim.run(main())
     assert isinstance(outcome.failure, WallClockLimitError)
     message = str(outcome.failure)
-    assert message.startswith("the run used more than 0.3 s of real time and reached only")
+    assert message.startswith("the run used more than 0.3 s of real time (limit: wall clock) "
+                              "and reached only")
     assert "loops that poll with very short sleeps" in message
     assert outcome.sim_time < 1e8
 

@@ -126,6 +126,7 @@ class Results:
     grade: dict[str, Any] | None = None
     mode: str = "in-process"  # or "sandboxed": where the submission ran
     stopped: str | None = None  # grading stopped (raftlab's own code changed): why
+    protections: dict[str, bool] = field(default_factory=dict)  # what held (sandboxed)
 
     def by_test(self) -> dict[str, list[TestRecord]]:
         """Records grouped by test, tests in the order they first appear."""
@@ -176,6 +177,7 @@ class Results:
             "raftlab_version": self.raftlab_version,
             "command": self.command,
             "mode": self.mode,
+            "protections": self.protections,
             "tests": [r.to_dict() for r in self.tests],
             "summary": self.summary(),
         }
@@ -194,7 +196,7 @@ class Results:
                    tests=[TestRecord.from_dict(t) for t in d.get("tests", [])],
                    load_error=summary.get("load_error"), stopped=summary.get("stopped"),
                    timed_out=bool(summary.get("timed_out")), grade=d.get("grade"),
-                   mode=d.get("mode", "in-process"))
+                   mode=d.get("mode", "in-process"), protections=d.get("protections") or {})
 
     @classmethod
     def from_json(cls, text: str) -> Results:

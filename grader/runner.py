@@ -146,6 +146,7 @@ class WorkerPool:
         self.sandbox = sandbox
         self._cores = usable_cores() if sandbox else []
         self._workers: list[_Worker | None] = []
+        self.protections: dict[str, bool] = {}  # what the sandboxes could apply (a check says)
 
     def run(self, jobs: list[Job], *, on_start: Callable[[Job], None] | None = None,
             on_done: Callable[[Job, TestRecord], None] | None = None,
@@ -213,7 +214,8 @@ class WorkerPool:
         return [r if r is not None else not_run(jobs[i]) for i, r in enumerate(results)]
 
     def check_impl(self, impl: str, *, memory_mb: int = 1024, wall: float = 10.0) -> str | None:
-        """Load the implementation in a worker's child: None if fine, else why not."""
+        """Load the implementation in a worker (in a sandbox, or a child of the worker):
+        None if fine, else why not."""
         job = {"check": True, "impl": impl, "memory_mb": memory_mb, "wall": wall}
         worker = self._worker(0)
         try:
@@ -222,6 +224,8 @@ class WorkerPool:
             return f"internal error while loading it: {e}"
         assert record is not None
         if record.get("check"):
+            if isinstance(record.get("protections"), dict):
+                self.protections = record["protections"]
             return None if record["ok"] else str(record["message"])
         return str(record.get("message"))  # the child died: a diagnosed record
 

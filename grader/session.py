@@ -114,9 +114,11 @@ def run_plan(plan: Plan, *, workers: int | None = None, console: Console | None 
                                  raftlab_version=raftlab_version(), command=plan.command,
                                  mode="sandboxed" if plan.sandbox else "in-process")
             error = pool.check_impl(str(path), memory_mb=plan.memory_mb)
+            out[label].protections = dict(pool.protections)
             if error is not None:
                 out[label] = unloadable(out[label].impl, plan.tests, plan.seeds, error,
                                         command=plan.command, sandbox=plan.sandbox)
+                out[label].protections = dict(pool.protections)
                 finish(label)
                 continue
             spec = label if label in ("student", "reference") else str(path)

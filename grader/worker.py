@@ -107,7 +107,8 @@ def check_impl(job: dict[str, Any]) -> dict[str, Any]:
     except ImplError as e:
         return {"check": True, "ok": False, "message": str(e)}
     error = _state.sandboxes.check(str(path), source, _limits(job))
-    return {"check": True, "ok": error is None, "message": error}
+    return {"check": True, "ok": error is None, "message": error,
+            "protections": _state.sandboxes.protections()}
 
 
 def run_job(job: dict[str, Any]) -> dict[str, Any]:

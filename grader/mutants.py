@@ -520,6 +520,26 @@ MUTANTS: tuple[Mutant, ...] = (
         self.log_start = index
         self.snapshot_data = snapshot""", """        self.snapshot_data = snapshot"""),)),
     Mutant(
+        id="S15", part="2D",
+        bug="my applier sends the committed entries as one batch and sets last_applied after it, "
+            "so a snapshot installed while it waited in apply_ch.put() is undone",
+        source="Students' Guide, 'Applying client operations' (re-check state after waiting); "
+               "apply_ch is unbuffered, as Go's applyCh",
+        expected=("test_snapshot_during_apply_scenario_2d", "test_snapshot_install_2d"),
+        edits=(("""            elif self.last_applied < self.commit_index:
+                self.last_applied += 1
+                index = self.last_applied
+                command = self.log[index - self.log_start][1]
+                await self.apply_ch.put(ApplyMsg(command_valid=True, command=command,
+                                                 command_index=index))""",
+                """            elif self.last_applied < self.commit_index:
+                start, end = self.last_applied + 1, self.commit_index
+                batch = self.log[start - self.log_start:end - self.log_start + 1]
+                for k, (_, command) in enumerate(batch):
+                    await self.apply_ch.put(ApplyMsg(command_valid=True, command=command,
+                                                     command_index=start + k))
+                self.last_applied = end"""),)),
+    Mutant(
         id="S14", part="2D",
         bug="InstallSnapshot updates my log but I never send the snapshot to the service on apply_ch",
         source="Figure 13, receiver 8 (reset state machine using snapshot contents); lab handout, 2D",

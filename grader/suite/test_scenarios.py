@@ -22,6 +22,8 @@ solution follows, and that MIT's randomised tests check only by luck.
     test_fast_backup_bound_2b          repairing a long divergent log takes few RPCs
     test_figure8_scenario_2c           Figure 8 of the paper, step by step
     test_voter_crash_scenario_2c       a voter crashes after voting; a second candidate asks
+    test_snapshot_during_apply_scenario_2d   an InstallSnapshot arrives while the
+                                       follower's applier waits in apply_ch.put()
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 
-from harness import Config, Fatal, MakeConfig, Message
+from harness import SNAPSHOT_INTERVAL, Config, Fatal, MakeConfig, Message
 
 LEADER_WAIT = 5.0
 """Seconds a correct Raft may take to elect a leader ("within five seconds")."""
@@ -479,5 +481,48 @@ async def test_voter_crash_scenario_2c(make_config: MakeConfig) -> None:
     # safety monitor checks after every event)
     await asyncio.sleep(2.0)
     net.heal()
+    await cfg.one(cfg.rand_int() % 10000, servers, True)
+    cfg.end()
+
+
+async def test_snapshot_during_apply_scenario_2d(make_config: MakeConfig) -> None:
+    """A follower's applier is waiting in ``await apply_ch.put(...)`` (the service
+    is busy: apply_ch is unbuffered, like Go's applyCh) when an InstallSnapshot
+    arrives. Whatever the applier read before that ``await`` - the entries it
+    meant to send, its last_applied - is stale when ``put`` returns: the next
+    message must be the snapshot, then the entries after it (Figure 13,
+    receiver 8; Students' Guide: re-check state after every wait)."""
+    servers = 3
+    cfg = make_config(servers, False, True)
+    cfg.begin("Scenario (2D): an InstallSnapshot arrives while the follower's applier waits")
+
+    await cfg.one(cfg.rand_int() % 10000, servers, True)
+    lead = await cfg.check_one_leader()
+    f = (lead + 1) % servers
+
+    # f's service stops taking ApplyMsgs; f learns of new commits, so its applier
+    # is left waiting in put() with more entries to apply
+    cfg.pause_apply(f)
+    first = 0
+    for _ in range(5):
+        index, _, ok = cfg.start_cmd(lead, cfg.rand_int() % 10000)
+        if not ok:
+            raise Fatal("leader rejected Start()")
+        first = first or index
+    deadline = cfg.sim.now() + 2
+    while cfg.n_committed(first + 4)[0] < servers - 1 and cfg.sim.now() < deadline:
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.3)  # heartbeats tell f the commit index
+
+    # cut off, f misses enough entries that the leader snapshots past them
+    cfg.disconnect(f)
+    for _ in range(3 * SNAPSHOT_INTERVAL):
+        await cfg.one(cfg.rand_int() % 10000, servers - 1, True)
+
+    # back: the leader sends f a snapshot, which f installs while its applier
+    # still waits; then its service takes messages again
+    cfg.connect(f)
+    await asyncio.sleep(1.0)
+    cfg.resume_apply(f)
     await cfg.one(cfg.rand_int() % 10000, servers, True)
     cfg.end()

@@ -100,6 +100,9 @@ class Config:
         self.logs: list[dict[int, Any]] = [{} for _ in range(n)]
         self.last_applied: list[int] = [0] * n
         self._appliers: list[asyncio.Task[None] | None] = [None] * n
+        self._taking = [asyncio.Event() for _ in range(n)]  # cleared: the service is busy
+        for taking in self._taking:
+            taking.set()
         self.start_time = sim.now()
         self.description = ""
         self.t0 = self.start_time
@@ -294,7 +297,19 @@ class Config:
         self.max_index = max(self.max_index, m.command_index)
         return err_msg, prevok
 
+    def pause_apply(self, i: int) -> None:
+        """Server i's service stops taking ApplyMsgs (as a busy service would): its
+        Raft's ``await apply_ch.put(...)`` stays suspended until ``resume_apply``.
+        (Beyond config.go: for scenarios.)"""
+        self._taking[i].clear()
+        self._checkpoint("pause_apply", i)
+
+    def resume_apply(self, i: int) -> None:
+        self._taking[i].set()
+        self._checkpoint("resume_apply", i)
+
     async def _receive(self, i: int, rf: ServerHandle) -> ApplyMsg:
+        await self._taking[i].wait()
         m = await rf.apply_queue.get()
         if self.monitor is not None:
             self.monitor.observe_apply(rf, m)

@@ -37,6 +37,7 @@ A report says what the server's code did, in order:
               ["offer", put_id, cv, C | None, ci, sv, P, st, si]   await apply_ch.put(ApplyMsg)
               ["log", level, logger, message]      a logging record
               ["error", kind, message, details]    its code broke a rule or raised
+              ["profile", [[function, samples], ...]]  where its CPU went (not traced)
     wake      when it next has something to do (its earliest timer), or null
     state     get_state() after the step, [term, is_leader], or null
 
@@ -256,9 +257,24 @@ def _error(e: list[Any], n: int) -> tuple[Any, ...]:
     return ("error", kind, _text(e[2], "an error message"), _text(e[3], "error details"))
 
 
+def _profile(e: list[Any], n: int) -> tuple[Any, ...]:
+    _shape(e, 2, "a profile")
+    if type(e[1]) is not list or len(e[1]) > 100:
+        raise _fail("a profile is not a short list")
+    pairs = []
+    for pair in e[1]:
+        if type(pair) is not list or len(pair) != 2:
+            raise _fail("a profile entry is not [function, samples]")
+        count = _int(pair[1], "a sample count")
+        if count < 0:
+            raise _fail("a negative sample count")
+        pairs.append((_text(pair[0], "a function name", 200), count))
+    return ("profile", pairs)
+
+
 _EFFECTS: Final[dict[str, Callable[[list[Any], int], tuple[Any, ...]]]] = {
     "send": _send, "replied": _replied, "save": _save, "offer": _offer, "log": _log,
-    "error": _error,
+    "error": _error, "profile": _profile,
 }
 
 

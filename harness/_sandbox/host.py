@@ -54,6 +54,7 @@ from .._errors import (
 )
 from .._loop import Limits, SimLoop, classify
 from .._protocol import CALLS, ApplyMsg, Frame
+from . import profile
 from .api import ApplyChannel, ClientEnd, Persister
 from .loader import MODULE_NAME, Impl, LoadError, SourceImpl
 
@@ -136,8 +137,11 @@ class Host:
         self._bindings = {name: getattr(self._random, name) for name in _RANDOM_NAMES}
         self._context = contextvars.Context()
         self._module: Any = None
+        self.samples: dict[str, int] = {}  # CPU profile since the last report (profile.py)
+        self.source_file = ""              # the submission's file, once loaded
         if not in_process:  # the process's only host: its streams are the process's
             current.host = self
+            profile.state.running = self
             vars(random).update(self._bindings)
 
     # ---------------------------------------------------------------- stepping
@@ -204,6 +208,10 @@ class Host:
             saved, snap = self._save
             self._save = None
             self.effects.append(["save", saved, snap])
+        if self.samples:
+            ranked = sorted(self.samples.items())[:100]
+            self.effects.append(["profile", [[name, count] for name, count in ranked]])
+            self.samples = {}
         report = ["report", result, self.effects, wake, state]
         self.effects = []
         return report
@@ -212,8 +220,10 @@ class Host:
         """Make this life's the running loop, random stream, module and log sink."""
         if not self.in_process:
             return None  # the only host of its process: set once, at boot
-        previous = (current.host, sys.modules.get(MODULE_NAME), _get_running_loop())
+        previous = (current.host, sys.modules.get(MODULE_NAME), _get_running_loop(),
+                    profile.state.running)
         current.host = self
+        profile.state.running = self
         vars(random).update(self._bindings)
         if self._module is not None:
             sys.modules[MODULE_NAME] = self._module
@@ -228,6 +238,7 @@ class Host:
         if previous[1] is not None:
             sys.modules[MODULE_NAME] = previous[1]
         _set_running_loop(previous[2])
+        profile.state.running = previous[3]
 
     def _create_loop(self, me: int, number: int) -> None:
         self.server = me
@@ -253,6 +264,7 @@ class Host:
         self._random.seed(seed)
         if isinstance(self.impl, SourceImpl):
             self._module = self.impl.module
+        self.source_file = _source_file(cls)
         self.handlers = handler_table(cls)
         peers = [ClientEnd(self, me, j) for j in range(n)]
         persister = Persister(self, state, snap)
@@ -483,6 +495,11 @@ class Host:
 
     def log(self, level: str, logger: str, message: str) -> None:
         self.effects.append(["log", level, logger, message])
+
+
+def _source_file(cls: type) -> str:
+    module = sys.modules.get(cls.__module__)
+    return str(getattr(module, "__file__", "") or "")
 
 
 def _short(value: object, limit: int = 200) -> str:

@@ -59,6 +59,7 @@ from .jail import (
     seccomp_works,
 )
 from .loader import LoadError, ModuleImpl, SourceImpl
+from .profile import describe, start_sampling
 
 MAX_CONTROL = 65536
 
@@ -288,6 +289,11 @@ def _server(commands: int, reports: int, impl: Any, conf: Confinement,
     os._exit(code)
 
 
+def _with_profile(message: str, host: Host) -> str:
+    where = describe(host.samples)
+    return f"{message} Where its CPU went: {where}." if where else message
+
+
 def _died(fd: int, kind: str, message: str) -> None:
     with contextlib.suppress(BaseException):
         _write(fd, pack(["died", kind, message[:20_000]]))
@@ -296,10 +302,11 @@ def _died(fd: int, kind: str, message: str) -> None:
 def serve(commands: int, reports: int, impl: Any, log_level: int) -> None:
     """Answer the frames read from ``commands`` with a Host, on ``reports``, until
     the trusted side closes its end."""
-    set_spin_exit(lambda message: _died(reports, "spin", message))
     capture_logs(log_level, None)
     Guards().__enter__()
     host = Host(impl, in_process=False)
+    set_spin_exit(lambda message: _died(reports, "spin", _with_profile(message, host)))
+    start_sampling()
     buffer = b""
     while True:
         while len(buffer) < 4 or len(buffer) < 4 + read_size(buffer[:4]):

@@ -32,9 +32,10 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Protocol
 
-from .._errors import Fatal, HarnessError, StudentError
+from .._errors import Fatal, HarnessError, SpinError, StudentError, WallClockLimitError
 from .._loop import Limits, VirtualTimeLimit
 from .._sandbox.loader import ClassImpl, Impl
+from .._sandbox.profile import describe, top
 from .network import DEFAULT_LATENCY
 from .servers import LocalServers, Servers, ServersFactory
 from .sim import Simulation, derive_seed
@@ -66,6 +67,7 @@ class LabResult:
     stats: PassedLine | None
     log_size: int
     trace: Trace
+    profile: list[tuple[str, float]] = field(default_factory=list)  # where server code's CPU went
     digest_cache: list[str] = field(default_factory=list)
 
     @property
@@ -138,6 +140,10 @@ def run_lab_test(test: LabTest, impl: Where, seed: int, *,
         failure = Fatal("test took longer than 120 seconds")
     cfg0 = configs[0] if configs else None
     kind, message, details = _verdict(failure)
+    if isinstance(failure, (WallClockLimitError, SpinError)) and message is not None:
+        where = describe(sim.samples)
+        if where:
+            message = f"{message} Where the servers' CPU went: {where}."
     line = None
     if failure is not None:
         line = _line_in_traceback(failure.__traceback__, test_file) or (
@@ -148,7 +154,8 @@ def run_lab_test(test: LabTest, impl: Where, seed: int, *,
         description=cfg0.description if cfg0 else "", sim_time=outcome.sim_time,
         wall_time=outcome.wall_time,
         stats=(cfg0.passed_line or cfg0.stats()) if cfg0 else None,
-        log_size=cfg0.peak_log_size() if cfg0 else 0, trace=sim.trace)
+        log_size=cfg0.peak_log_size() if cfg0 else 0, trace=sim.trace,
+        profile=top(sim.samples, 5))
 
 
 def _verdict(failure: BaseException | None) -> tuple[str, str | None, str]:

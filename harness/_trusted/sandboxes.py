@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import IO, Any, Final
 
 from .._errors import WallClockLimitError
-from .._protocol import Frame, ProtocolError, load_report, pack, read_size
+from .._protocol import KINDS, MAX_TEXT, Frame, ProtocolError, load_report, pack, read_size
 from .._sandbox import jail
 from .._sandbox.guards import EXIT_SPIN
 from .._sandbox.loader import ModuleImpl
@@ -369,7 +369,9 @@ class SandboxTransport:
                 head = load_report(body)
                 if head[0] == "died":
                     self.close()
-                    raise SandboxFailure(str(head[2]) if len(head) > 2 else "it died")
+                    kind = str(head[1]) if len(head) > 1 and head[1] in KINDS else "error"
+                    raise SandboxFailure(str(head[2])[:MAX_TEXT] if len(head) > 2 else "it died",
+                                         kind)
                 return head
         except TimeoutError:
             raise self._timed_out() from None

@@ -69,7 +69,12 @@ MAX_OFFERS = 10_000
 
 
 class SandboxFailure(Exception):
-    """A server's sandbox broke down: it died, stalled or broke the protocol."""
+    """A server's sandbox broke down: it died, stalled or broke the protocol.
+    ``kind`` is a protocol error kind when the sandbox said why (a spin)."""
+
+    def __init__(self, message: str, kind: str = "error") -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 class Transport(Protocol):
@@ -218,7 +223,7 @@ class ServerHandle:
             report = parse_report(self.transport.request(frame), self.n,
                                   checked=getattr(self.transport, "trusted", False))
         except (SandboxFailure, ProtocolError) as e:
-            self._fail(StudentError(str(e), where=self.label))
+            self._fail(student_error(getattr(e, "kind", "error"), str(e), self.label))
             raise self.failure from None  # type: ignore[misc]
         except StudentError as e:  # the run's wall-clock budget ran out
             if not e.where:
@@ -339,6 +344,10 @@ class ServerHandle:
                 sim.log(self.server, self.number, e[1], e[2], e[3])
             elif kind == "error":
                 self._fail(student_error(e[1], e[2], self.label, e[3]))
+            elif kind == "profile":
+                samples = sim.samples
+                for name, count in e[1]:
+                    samples[name] = samples.get(name, 0) + count
         if sent:
             why = sim.net.overloaded() or sim.overloaded()
             if why is not None:

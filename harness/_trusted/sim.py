@@ -40,6 +40,7 @@ from .._errors import StudentError
 from .._loop import Limits, SimLoop, _perf_counter, classify
 from .._sandbox.guards import Guards
 from .._sandbox.host import capture_logs
+from .._sandbox.profile import start_sampling, stop_sampling
 from .network import DEFAULT_LATENCY, Network
 from .servers import SandboxFailure, ServerHandle, Servers
 from .trace import Trace
@@ -101,6 +102,7 @@ class Simulation:
         self._lives: dict[int, int] = {}
         self._log_bytes = 0
         self.handles: list[ServerHandle] = []
+        self.samples: dict[str, int] = {}  # where server code spent CPU (never traced)
         self.loop.on_failure = self._record_failure
 
     def now(self) -> float:
@@ -168,6 +170,8 @@ class Simulation:
         local = not self.servers.sandboxed
         undo_logs = capture_logs(self.log_level, self._tester_log) if local else None
         guards = Guards(spin_seconds=self._spin_seconds) if local else None
+        if local:
+            start_sampling()
         try:
             if guards is not None:
                 guards.__enter__()
@@ -188,6 +192,8 @@ class Simulation:
             loop.shutdown()
             self.servers.close()
         finally:
+            if local:
+                stop_sampling()
             if guards is not None:
                 guards.__exit__(None, None, None)
             if undo_logs is not None:

@@ -29,6 +29,7 @@ import io
 import json
 import os
 import platform
+import statistics
 import time
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -119,6 +120,42 @@ def suite_on_reference(impl: Any, seed: int = 1) -> tuple[float, list[tuple[str,
     total = time.perf_counter() - start
     timings.sort(key=lambda nt: -nt[1])
     return total, timings, failures
+
+
+def reference_figures(seeds: int = 3) -> dict[str, Any]:
+    """The reference's figures per test (mean of seeds 1..``seeds``), in both modes,
+    with this machine's calibration: what ``grader.budget`` scales caps from."""
+    from .budget import calibration_workload  # noqa: PLC0415
+
+    path = resolve_impl("reference")
+    local = load_impl(path)
+    sandboxes = Sandboxes()
+    tests: dict[str, Any] = {}
+    try:
+        calibration = statistics.median(calibration_workload() for _ in range(5))
+        for name, fn in all_tests().items():
+            rows = []
+            for seed in range(1, seeds + 1):
+                with contextlib.redirect_stdout(io.StringIO()):
+                    a = run_lab_test(fn, local, seed)
+                    b = run_lab_test(fn, Sandboxed(sandboxes, str(path), read_source(path),
+                                                   SandboxLimits()), seed)
+                if not (a.passed and b.passed):
+                    raise RuntimeError(f"the reference fails {name} on seed {seed}")
+                stats = a.stats
+                rows.append((a.sim_time, stats.rpcs if stats else 0,
+                             stats.commits if stats else 0, a.wall_time, b.wall_time))
+            tests[name] = {
+                "sim_time": round(statistics.fmean(r[0] for r in rows), 1),
+                "rpcs": round(statistics.fmean(r[1] for r in rows)),
+                "commits": round(statistics.fmean(r[2] for r in rows)),
+                "wall_in_process": round(statistics.fmean(r[3] for r in rows), 3),
+                "wall_sandboxed": round(statistics.fmean(r[4] for r in rows), 3),
+            }
+    finally:
+        sandboxes.close()
+    return {"python": platform.python_version(), "machine": platform.machine(),
+            "seeds": seeds, "calibration": round(calibration, 4), "tests": tests}
 
 
 def run(json_path: str | None = None, *, calls_per_client: int = 1000,

@@ -37,6 +37,7 @@ from rich.console import Console
 from rich.text import Text
 
 from . import batch, bench, bundle, exports, handout, lint, report, traceview
+from .budget import FIGURES_PATH, Machine
 from .impl import ImplError, resolve_impl
 from .integrity import Fingerprint, protect_for_sandboxes
 from .results import Results, TestRecord
@@ -104,6 +105,9 @@ def cmd_test(args: argparse.Namespace, console: Console) -> int:
     try:
         report.render_results(console, results)
         report.render_failures(console, results, limit=args.show)
+        if plan.machine is not None:
+            for warning in plan.machine.slow_runs(results.tests, sandboxed=args.sandbox):
+                console.print(Text(f"warning: {warning}", style="yellow"))
     finally:
         if args.json:
             exports.write_results_json(results, args.json)
@@ -170,6 +174,8 @@ def cmd_replay(args: argparse.Namespace, console: Console) -> int:
         raise UsageError(f"{args.test!r} matches {len(names)} tests; name exactly one, e.g. "
                          f"{names[0]}")
     test = names[0]
+    if args.wall is None:
+        args.wall = round(Machine.measure().cap(test, sandboxed=args.sandbox), 1)
     with tempfile.TemporaryDirectory() as tmp:
         first = _replay_once(label, path, test, args.seed, Path(tmp) / "a.jsonl", hash_seed=0,
                              wall=args.wall, log_level=args.log_level, sandbox=args.sandbox)
@@ -309,6 +315,12 @@ def cmd_zoo(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_bench(args: argparse.Namespace, console: Console) -> int:
+    if args.figures:
+        figures = bench.reference_figures()
+        exports.write_atomically(FIGURES_PATH, json.dumps(figures, indent=1) + "\n")
+        console.print(f"wrote {FIGURES_PATH} ({len(figures['tests'])} tests, calibration "
+                      f"{figures['calibration']:.3f} s)")
+        return EXIT_OK
     bench.run(args.json, calls_per_client=args.calls, suite=not args.no_suite)
     return EXIT_OK
 
@@ -358,8 +370,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seeds per test: SEED, SEED+1, ... (default 1)")
     _add_jobs(p)
     p.add_argument("--json", metavar="FILE", help="write the results as JSON")
-    p.add_argument("--wall", type=float, default=60.0,
-                   help="wall-clock cap per run, seconds (default 60)")
+    p.add_argument("--wall", type=float, default=None,
+                   help="wall-clock cap per run, seconds (default: scaled to this machine, "
+                        "at least 60)")
     p.add_argument("--timeout", type=float, help="global time budget, seconds")
     p.add_argument("--show", type=int, default=5, help="failure panels to show (default 5)")
     p.add_argument("--log-level", default="INFO", choices=LOG_LEVELS,
@@ -409,7 +422,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jsonl", metavar="FILE", help="write the whole trace as JSON lines")
     p.add_argument("--check-determinism", action="store_true",
                    help="run it twice in fresh processes and compare the traces")
-    p.add_argument("--wall", type=float, default=120.0, help="wall-clock cap, seconds")
+    p.add_argument("--wall", type=float, default=None,
+                   help="wall-clock cap, seconds (default: scaled to this machine, at least "
+                        "60; a graded report's command for a run it stopped gives its cap)")
     p.add_argument("--log-level", default="DEBUG", choices=LOG_LEVELS,
                    help="lowest level of logging records in the trace (default DEBUG)")
     p.add_argument("--sandbox", action="store_true",
@@ -481,6 +496,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--calls", type=int, default=2000,
                    help="echo calls per client (20 clients; default 2000)")
     p.add_argument("--no-suite", action="store_true", help="skip the suite timing")
+    p.add_argument("--figures", action="store_true",
+                   help=f"measure the reference per test (3 seeds, both modes) and write "
+                        f"{FIGURES_PATH.name}, which caps and warnings scale from")
     p.set_defaults(func=cmd_bench)
     return parser
 

@@ -68,6 +68,7 @@ class TestRecord:
     digest: str | None = None
     replay: str = ""
     trace_tail: list[dict[str, Any]] = field(default_factory=list)
+    profile: list[list[Any]] = field(default_factory=list)  # [[function, share], ...]: CPU
 
     @property
     def passed(self) -> bool:

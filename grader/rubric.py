@@ -34,7 +34,7 @@ class Rubric:
     seed_base: int = 1
     seed_list: list[int] | None = None
     policy: str = "all"
-    wall_seconds: float = 60.0
+    wall_seconds: float | None = None  # None: scaled to the machine (grader.budget)
     memory_mb: int = 1024
     source: str = str(DEFAULT_RUBRIC)
 
@@ -135,6 +135,7 @@ def load_rubric(path: str | Path | None) -> Rubric:
     return Rubric(part_points=part_points, test_points=test_points, seed_count=seeds,
                   seed_base=int(number(policy, "seed_base", "policy", 1)),
                   seed_list=seed_list, policy=rule,
-                  wall_seconds=number(policy, "wall_seconds", "policy", 60),
+                  wall_seconds=None if policy.get("wall_seconds", "auto") == "auto"
+                  else number(policy, "wall_seconds", "policy", 60),
                   memory_mb=int(number(policy, "memory_mb", "policy", 1024)),
                   source=str(source))

@@ -25,6 +25,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from .budget import Machine
 from .integrity import Fingerprint
 from .results import Results, TestRecord, part_of
 from .runner import Job, WorkerPool
@@ -42,12 +43,13 @@ class Plan:
     impls: list[tuple[str, Path]]   # (label shown in results and replay commands, file)
     tests: list[str]
     seeds: list[int]
-    wall_seconds: float = 60.0
+    wall_seconds: float | None = None  # None: each test's cap, scaled to the machine
     memory_mb: int = 1024
     tail: int = 8
     command: str = ""
     log_level: str = "INFO"
     sandbox: bool = False  # graded runs: every server life in a sandbox
+    machine: Machine | None = None  # this machine's speed, once run_plan measured it
 
 
 def replay_command(test: str, seed: int, impl_label: str, *, sandbox: bool = False) -> str:
@@ -127,10 +129,14 @@ def run_plan(plan: Plan, *, workers: int | None = None, console: Console | None 
                 for test in plan.tests:
                     order[(label, test, seed)] = len(jobs)
                     jobs.append({"impl": str(path), "label": label, "test": test, "seed": seed,
-                                 "wall": plan.wall_seconds, "memory_mb": plan.memory_mb,
+                                 "memory_mb": plan.memory_mb,
                                  "tail": plan.tail, "log_level": plan.log_level,
                                  "replay": replay_command(test, seed, spec,
                                                           sandbox=plan.sandbox)})
+        machine = plan.machine = Machine.measure() if jobs else None
+        for job in jobs:
+            job["wall"] = plan.wall_seconds or (
+                round(machine.cap(job["test"], sandboxed=plan.sandbox), 1) if machine else 60.0)
         started: set[str] = set()
 
         def on_start(job: Job) -> None:

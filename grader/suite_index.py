@@ -1,7 +1,8 @@
 """The lab tests by name, in MIT's order, and how a command line selects them.
 
     all_tests()                  {"test_initial_election_2a": fn, ...} (ordered)
-    select(["2A", "backup"])     names: a part, an exact name, or a substring
+    select(["2A", "backup"])     names: a part, an exact name (with or without
+                                 ``test_`` and its part), or a substring
     group_of(name)               "mit" for MIT's 28 tests, "scenario" for ours
 
 Suite modules are ``grader/suite/test_2a.py`` ... ``test_2d.py`` (MIT's tests)
@@ -68,6 +69,13 @@ def group_of(name: str) -> str:
     return _index()[1].get(name, "?")
 
 
+def _core(name: str) -> str:
+    """A test's name without ``test_`` and its part: ``reliable_churn``."""
+    core = name.removeprefix("test_")
+    head, _, tail = core.rpartition("_")
+    return head if tail.upper() in PARTS else core
+
+
 def select(tokens: Iterable[str], *, include_scenarios: bool = True) -> list[str]:
     """Test names for a selection, in suite order. No tokens: every test."""
     tests, groups = _index()
@@ -84,6 +92,8 @@ def select(tokens: Iterable[str], *, include_scenarios: bool = True) -> list[str
             hits = [n for n in names if groups[n] == t.rstrip("s")]
         elif t in names or f"test_{t}" in names:
             hits = [t if t in names else f"test_{t}"]
+        elif any(_core(n) == t for n in names):  # reliable_churn: not unreliable_churn
+            hits = [n for n in names if _core(n) == t]
         else:
             hits = [n for n in names if t in n]
         if not hits:

@@ -146,6 +146,9 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
                               wall_seconds=float(job.get("wall", 60.0)), log_level=level)
     rec.kind = result.kind
     rec.message = result.message
+    if result.message and "(limit: wall clock)" in result.message and rec.replay:
+        rec.replay += f" --wall {float(job.get('wall', 60.0)):g}"  # replays the same cap
+    rec.profile = [[name, round(share, 3)] for name, share in result.profile]
     rec.description = result.description
     rec.where = result.where
     rec.line = result.line

@@ -7,7 +7,7 @@ On every tick, the frame that was running is walked out to the innermost frame
 of the submission's own file, and that function is counted: time spent in the
 codec under ``persist()`` counts as ``persist()``, which is what the student
 can act on. Ticks while no server life runs (the tester, in-process) or in no
-function of the submission count as "(elsewhere)".
+function of the submission count as "(outside your code)".
 
 Samples travel to the trusted side in reports ("profile" effects) and never
 enter the trace: they measure this machine, not the run. They explain runs
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from .host import Host
 
 INTERVAL: Final = 0.005
-ELSEWHERE: Final = "(elsewhere)"
+ELSEWHERE: Final = "(outside your code)"
 
 
 class _State:
@@ -62,8 +62,8 @@ def _tick(signum: int, frame: FrameType | None) -> None:
     name = ELSEWHERE
     while frame is not None:
         code = frame.f_code
-        if code.co_filename == target:
-            name = code.co_qualname
+        if code.co_filename == target:  # a comprehension or a nested function: its caller's
+            name = code.co_qualname.split(".<", 1)[0]
             break
         frame = frame.f_back
     samples = host.samples

@@ -17,9 +17,12 @@ is a Raft that does nothing but answer RPC handlers the tests deliver by hand:
 
 Replies are JSON text, which the trusted side reads with ``safe_decode``.
 
+``ExitsAtBoot`` ends its process in its constructor.
+
 ``ATTEMPTS`` (shared with the tests of the seccomp filter in a forked child)
 each try one thing the filter refuses or allows; ``attempt`` turns the
-outcome into "ok" or "<ExceptionType>:<errno>".
+outcome into "ok" or "<ExceptionType>:<errno>", and ``expected`` says which
+outcome each should have under a filter.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import fcntl
 import json
 import os
 import pickle
+import platform
 import resource
 import select
 import signal
@@ -156,6 +160,27 @@ def attempt(name: str, scratch: str, other: int) -> str:
     except Exception as e:
         return f"{type(e).__name__}:{getattr(e, 'errno', None)}"
     return "ok"
+
+
+def expected(*, fork: bool, server_life: bool = False) -> dict[str, str]:
+    """What each of ``ATTEMPTS`` gives under a filter: "ok" or the refusal.
+
+    ``server_life``: under both filters, as in a server life (the zygote's filter
+    names the zygote, so a life cannot signal even itself)."""
+    refused = "PermissionError:1"
+    outcome = dict.fromkeys(ATTEMPTS, refused)
+    for name in ("compute", "pipe", "read", "open_dir", "stat", "getpid", "kill_self"):
+        outcome[name] = "ok"
+    if server_life:
+        outcome["kill_self"] = refused
+    if fork:
+        outcome.update(fork="ok", thread="ok", prctl="ok")
+    else:
+        # pthread_create gets EPERM from clone3/clone; Python reports it so.
+        outcome["thread"] = "RuntimeError:None"
+    if platform.machine() != "x86_64":
+        del outcome["x32"]
+    return outcome
 
 
 def open_fds() -> dict[int, str]:
@@ -303,3 +328,11 @@ class Probe:
         fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_ASYNC)
         return "armed"
 
+
+
+class ExitsAtBoot(Probe):
+    """Ends its own process while it is being constructed."""
+
+    def __init__(self, peers: list[ClientEnd], me: int, persister: Persister,
+                 apply_ch: Any) -> None:
+        os._exit(3)

@@ -178,7 +178,8 @@ def cmd_replay(args: argparse.Namespace, console: Console) -> int:
         args.wall = round(Machine.measure().cap(test, sandboxed=args.sandbox), 1)
     with tempfile.TemporaryDirectory() as tmp:
         first = _replay_once(label, path, test, args.seed, Path(tmp) / "a.jsonl", hash_seed=0,
-                             wall=args.wall, log_level=args.log_level, sandbox=args.sandbox)
+                             wall=args.wall, log_level=args.log_level, sandbox=args.sandbox,
+                             full_args=args.full_args)
         if first is None:
             return EXIT_INTERNAL
         record, trace = first
@@ -188,19 +189,21 @@ def cmd_replay(args: argparse.Namespace, console: Console) -> int:
         shown = trace if args.full else trace[-args.last:]
         if args.full:
             for rec in shown:
-                console.print(traceview.line(rec), markup=False, highlight=False)
+                console.print(traceview.line(rec), markup=False, highlight=False,
+                              soft_wrap=True)
         else:
             if len(trace) > len(shown):
                 console.print(Text(f"... {len(trace) - len(shown)} earlier events (use --full "
                                    "or --jsonl FILE for all)", style="dim"))
-            console.print(report.trace_columns(shown))
+            console.print(report.trace_columns(shown) if args.columns
+                          else report.trace_lines(shown))
         console.print(report.failure_panel(record) if not record.passed else Text(
             f"{test} passed on seed {args.seed} ({record.sim_time:.3f} s virtual, "
             f"{len(trace)} events, digest {record.digest})", style="green"))
         if args.check_determinism:
             second = _replay_once(label, path, test, args.seed, Path(tmp) / "b.jsonl",
                                   hash_seed=1, wall=args.wall, log_level=args.log_level,
-                                  sandbox=args.sandbox)
+                                  sandbox=args.sandbox, full_args=args.full_args)
             if second is None:
                 return EXIT_INTERNAL
             return _compare_runs(console, record.digest, trace, second[0].digest, second[1])
@@ -209,11 +212,11 @@ def cmd_replay(args: argparse.Namespace, console: Console) -> int:
 
 
 def _replay_once(label: str, path: Path, test: str, seed: int, trace_path: Path, *,
-                 hash_seed: int, wall: float, log_level: str,
-                 sandbox: bool) -> tuple[TestRecord, list[dict[str, object]]] | None:
+                 hash_seed: int, wall: float, log_level: str, sandbox: bool,
+                 full_args: bool) -> tuple[TestRecord, list[dict[str, object]]] | None:
     job = {"impl": str(path), "test": test, "seed": seed, "wall": wall, "memory_mb": 2048,
            "tail": 8, "digest": True, "trace_path": str(trace_path), "log_level": log_level,
-           "replay": replay_command(test, seed, label, sandbox=sandbox)}
+           "full_args": full_args, "replay": replay_command(test, seed, label, sandbox=sandbox)}
     with WorkerPool(1, hash_seed=hash_seed, sandbox=sandbox) as pool:
         error = pool.check_impl(str(path))
         if error is not None:
@@ -419,6 +422,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--last", type=int, default=60,
                    help="events to show in per-server columns (default 60)")
     p.add_argument("--full", action="store_true", help="print every event, one per line")
+    p.add_argument("--full-args", action="store_true",
+                   help="show RPC arguments and commands whole (by default they are abridged, "
+                        "and log entries shown by term: entries=[t2×3, t3])")
+    p.add_argument("--columns", action="store_true",
+                   help="show the events in one column per server instead of one per line")
     p.add_argument("--jsonl", metavar="FILE", help="write the whole trace as JSON lines")
     p.add_argument("--check-determinism", action="store_true",
                    help="run it twice in fresh processes and compare the traces")

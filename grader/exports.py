@@ -35,7 +35,7 @@ def write_atomically(path: str | Path, text: str) -> None:
     As root, results are private (0600, new folders 0700): sandboxes run as
     another user and must not read them."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700 if is_root() else 0o777)
+    _make_folders(path.parent)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
@@ -45,6 +45,16 @@ def write_atomically(path: str | Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _make_folders(folder: Path) -> None:
+    """``mkdir -p``, each new folder private as root (0700)."""
+    missing = []
+    while not folder.exists():
+        missing.append(folder)
+        folder = folder.parent
+    for new in reversed(missing):
+        new.mkdir(mode=0o700 if is_root() else 0o777, exist_ok=True)
 
 
 def write_results_json(results: Results, path: str | Path) -> None:

@@ -138,6 +138,25 @@ def grade_table(grade: dict[str, Any]) -> Table:
     return table
 
 
+SERVER_STYLES = ("cyan", "magenta", "green", "yellow", "blue", "bright_red", "bright_cyan")
+
+
+def trace_lines(records: Sequence[dict[str, Any]]) -> Group:
+    """Events one per line, the server as a coloured prefix: reads at 100 columns
+    whatever the number of servers (lines longer than the console are cut with
+    an ellipsis; ``raftlab replay --full`` prints them whole)."""
+    lines = []
+    for rec in records:
+        server = rec.get("server", -1)
+        style = SERVER_STYLES[server % len(SERVER_STYLES)] if server >= 0 else "bold"
+        line = Text(f"{rec.get('t', 0.0):8.4f} ", style="dim", no_wrap=True,
+                    overflow="ellipsis")
+        line.append(f"{traceview.who(rec):>6} ", style=style)
+        line.append(traceview.describe(rec), style=EVENT_STYLE.get(rec.get("kind", ""), ""))
+        lines.append(line)
+    return Group(*lines)
+
+
 def trace_columns(records: Sequence[dict[str, Any]]) -> Table:
     """Events in per-server columns (as dslogs -c does), with virtual times."""
     servers = sorted({r.get("server", -1) for r in records if r.get("server", -1) >= 0})
@@ -179,7 +198,7 @@ def failure_panel(r: TestRecord) -> Panel:
         parts.append(Text("\n" + r.details.rstrip(), style="dim"))
     if r.trace_tail:
         parts.append(Text("\nLast events of each server (virtual seconds):"))
-        parts.append(trace_columns(r.trace_tail))
+        parts.append(trace_lines(r.trace_tail))
     title = f"{r.name} ({r.part})" + (f" — {r.description}" if r.description else "")
     return Panel(Group(*parts), title=title, title_align="left", border_style=KIND_STYLE[r.kind])
 

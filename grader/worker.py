@@ -165,7 +165,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     if job.get("digest"):
         rec.digest = result.digest()
     if job.get("trace_path"):
-        result.trace.write_jsonl(job["trace_path"])
+        result.trace.write_jsonl(job["trace_path"], full=bool(job.get("full_args")))
     out: dict[str, Any] = rec.to_dict()
     return out
 

@@ -182,6 +182,9 @@ def _zygote(control_fd: int, text_fd: int, code_fd: int, settings: dict[str, Any
     runs none of the submission's code: each server life runs the module itself."""
     code = 0
     try:
+        # The template's handler reaps any child at once; the zygote reaps its own,
+        # keeping their exit statuses for the trusted side's questions.
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         conf = Confinement(uid=settings.get("uid"), memory_mb=int(settings["memory_mb"]),
                            cpu_seconds=int(settings["cpu_seconds"]),
                            processes=int(settings.get("processes", 0)),

@@ -5,6 +5,12 @@
     trace.records()           # the events as dicts (for reports and JSON)
     trace.write_jsonl(path)   # one JSON object per line
     trace.tail(per_server=8)  # the last events of each server
+    trace.records(full=True)  # arguments in full (raftlab replay --full-args)
+
+Arguments are abridged by default: strings and long lists are cut, and a list
+of log entries shows its terms, ``entries=[t2×3, t3]`` (three entries of term
+2, one of term 3), whether an entry is a ``(term, command)`` pair or a record
+or dict with a ``term`` field.
 
 An event is a flat tuple ``(time, kind, server, incarnation, *fields)``;
 ``server`` is -1 for the tester and the network as a whole, ``incarnation`` 0
@@ -92,13 +98,15 @@ class Trace:
             h.update(b"\n")
         return h.hexdigest()
 
-    def records(self, events: Iterable[Event] | None = None) -> Iterator[dict[str, Any]]:
+    def records(self, events: Iterable[Event] | None = None, *,
+                full: bool = False) -> Iterator[dict[str, Any]]:
+        """The events as dicts; ``full``: arguments and commands in full, not abridged."""
         for ev in self.events if events is None else events:
-            yield to_record(ev)
+            yield to_record(ev, full=full)
 
-    def write_jsonl(self, path: str | Path) -> None:
+    def write_jsonl(self, path: str | Path, *, full: bool = False) -> None:
         with open(path, "w", encoding="utf-8") as f:
-            for rec in self.records():
+            for rec in self.records(full=full):
                 f.write(json.dumps(rec, default=repr))
                 f.write("\n")
 
@@ -115,25 +123,27 @@ class Trace:
         return picked
 
 
-def to_record(ev: Event) -> dict[str, Any]:
-    """An event as a JSON-ready dict; payloads are decoded to short text."""
+def to_record(ev: Event, *, full: bool = False) -> dict[str, Any]:
+    """An event as a JSON-ready dict; payloads are decoded to short text (``full``:
+    to their whole repr)."""
     t, kind, server, inc, *fields = ev
     rec: dict[str, Any] = {"t": round(t, 6), "kind": kind, "server": server, "inc": inc}
     for name, value in zip(KINDS.get(kind, ()), fields, strict=False):
         if name == "payload":
-            rec["data"] = describe_payload(value)
+            rec["data"] = describe_payload(value, full=full)
         elif name == "command":
-            rec["command"] = short_repr(value)
+            rec["command"] = _ADDRESS.sub("0x…", repr(value)) if full else short_repr(value)
         else:
             rec[name] = value
     return rec
 
 
-def describe_payload(payload: bytes | None) -> str | None:
+def describe_payload(payload: bytes | None, *, full: bool = False) -> str | None:
     if payload is None:
         return None
     try:
-        return short_repr(safe_decode(payload, budget=10_000))
+        value = safe_decode(payload, budget=10_000)
+        return _ADDRESS.sub("0x…", repr(value)) if full else short_repr(value)
     except Exception:  # not plain data (a hostile sandbox's bytes): show the size only
         return f"<{len(payload)} bytes>"
 
@@ -142,6 +152,49 @@ def short_repr(value: Any, limit: int = 160) -> str:
     """A compact, deterministic rendering of plain data for traces."""
     text = _short(value, 0)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _term_of(entry: Any) -> int | None:
+    """The term of something that looks like a log entry: (term, command), or a
+    record or dict with a ``term`` field."""
+    if isinstance(entry, (tuple, list)) and entry and type(entry[0]) is int:
+        return entry[0]
+    if isinstance(entry, dict):
+        term = entry.get("term", entry.get("Term"))
+        return term if type(term) is int else None
+    if isinstance(entry, Record) or (dataclasses.is_dataclass(entry)
+                                      and not isinstance(entry, type)):
+        for name in ("term", "Term"):
+            term = getattr(entry, name, None)
+            if type(term) is int:
+                return term
+    return None
+
+
+def entries_by_term(entries: Any) -> str | None:
+    """``[t2×3, t3]`` for a list of log entries (three of term 2, one of term 3),
+    or None if the items do not look like entries."""
+    if not isinstance(entries, (list, tuple)):
+        return None
+    terms = [_term_of(e) for e in entries]
+    if any(t is None for t in terms):
+        return None
+    runs: list[list[int]] = []
+    for term in terms:
+        if runs and runs[-1][0] == term:
+            runs[-1][1] += 1
+        else:
+            runs.append([term, 1])  # type: ignore[list-item]
+    return "[" + ", ".join(f"t{t}×{n}" if n > 1 else f"t{t}" for t, n in runs) + "]"
+
+
+def _field(name: str, value: Any, depth: int) -> str:
+    lowered = name.lower()
+    if "entr" in lowered or lowered in ("log", "logs"):
+        compact = entries_by_term(value)
+        if compact is not None:
+            return f"{name}={compact}"
+    return f"{name}={_short(value, depth + 1)}"
 
 
 def _short(v: Any, depth: int) -> str:
@@ -158,12 +211,12 @@ def _short(v: Any, depth: int) -> str:
         return f"{{…{len(v)}}}" if depth >= 2 or len(v) > 6 else "{" + ", ".join(
             f"{_short(k, depth + 1)}: {_short(x, depth + 1)}" for k, x in v.items()) + "}"
     if dataclasses.is_dataclass(v) and not isinstance(v, type):
-        fields = ", ".join(f"{f.name}={_short(getattr(v, f.name, None), depth + 1)}"
+        fields = ", ".join(_field(f.name, getattr(v, f.name, None), depth)
                            for f in dataclasses.fields(v))
         return f"{type(v).__name__}({fields})"
     if isinstance(v, Record):
         parts = [_short(x, depth + 1) for x in v.values()]
-        parts += [f"{k}={_short(x, depth + 1)}" for k, x in v.fields().items()]
+        parts += [_field(k, x, depth) for k, x in v.fields().items()]
         return f"{v.type_name}({', '.join(parts)})"
     return _ADDRESS.sub("0x…", repr(v))
 

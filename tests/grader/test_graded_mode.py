@@ -490,11 +490,6 @@ def test_fingerprint_take_check_and_changed_on_a_copy(
     assert message is not None and re.search(r"and \d+ more\)", message), message
 
 
-@pytest.mark.xfail(strict=True, reason="a run's zygote inherits its template's SIGCHLD "
-                   "handler (harness/_sandbox/process.py, _template: `_reap`), which reaps "
-                   "server lives before the zygote's 'status' request can: every sandboxed "
-                   "exit status is lost, and os._exit(7) is reported as 'ended before "
-                   "answering (it was killed, or closed its connection)'")
 def test_a_sandboxed_server_that_exits_is_reported_with_its_exit_status(
         tmp_path: Path, frozen: Path) -> None:
     out = tmp_path / "r.json"
@@ -518,9 +513,6 @@ def test_grade_results_are_private(graded: dict[str, Any]) -> None:
 
 
 @root_only
-@pytest.mark.xfail(strict=True, reason="exports.write_atomically creates missing parent "
-                   "folders with Path.mkdir(parents=True, mode=0o700): only the last folder "
-                   "gets 0700, those above it get the default mode (0755 under umask 022)")
 def test_every_new_result_folder_is_private(tmp_path: Path) -> None:
     write_atomically(tmp_path / "a" / "b" / "r.json", "{}\n")
     assert mode_of(tmp_path / "a" / "b" / "r.json") == 0o600

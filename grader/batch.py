@@ -22,7 +22,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from . import exports
+from . import exports, report
 from .integrity import Fingerprint, IntegrityError, protect_for_sandboxes
 from .results import PARTS, Results
 from .rubric import Rubric
@@ -58,6 +58,7 @@ def csv_row(student: str, results: Results) -> dict[str, object]:
     parts = grade.get("parts", {})
     first = next((r for r in results.tests if r.counts_against), None)
     problem = results.stopped or results.load_error or (
+        "interrupted before the end: grade again" if results.interrupted else "") or (
         "time budget ran out" if results.timed_out else "") or (
         f"{first.name}: {first.message}" if first and first.message else "")
     return {"student": student, "score": grade.get("total", 0), "max": grade.get("max", 0),
@@ -125,7 +126,7 @@ def run_batch(folder: Path, csv_path: Path, out_dir: Path | None, rubric: Rubric
         row = rows[student]
         table.add_row(*(f"{row[k]:g}" if isinstance(row[k], float) else str(row[k])
                         for k in ("student", "score", "max", *PARTS, "problem")))
-    console.print(table)
+    report.print_table(console, table)
     console.print(f"wrote {csv_path} and {len(rows)} JSON files in {out_dir}")
     stopped = next((r.stopped for r in graded.values() if r.stopped), None)
     if stopped:

@@ -19,6 +19,7 @@ Exit codes (every command):
     1  some test failed, or the submission could not be loaded
     2  usage error (bad option, unknown test, unreadable rubric)
     3  raftlab itself failed, or the global time budget ran out before the end
+  130  interrupted (Ctrl-C or SIGTERM): the runs that finished are reported and written
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import argparse
 import json
 import os
 import shlex
+import signal
 import sys
 import tempfile
 import time
@@ -51,6 +53,7 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERNAL = 3
+EXIT_INTERRUPTED = 130
 
 
 class UsageError(Exception):
@@ -58,6 +61,8 @@ class UsageError(Exception):
 
 
 def exit_status(results: Results) -> int:
+    if results.interrupted:
+        return EXIT_INTERRUPTED
     kinds = {r.kind for r in results.tests}
     if results.load_error or kinds & {"failed", "error"}:
         return EXIT_FAILED
@@ -511,7 +516,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM as Ctrl-C: commands write what they have, then stop
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    signal.signal(signal.SIGTERM, _interrupt)
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

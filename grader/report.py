@@ -19,6 +19,7 @@ from typing import Any
 
 from rich import box
 from rich.console import Console, Group, RenderableType
+from rich.measure import Measurement
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -111,7 +112,9 @@ def summary_line(results: Results) -> Text:
             text.append(f", {s[key]} {one if s[key] == 1 else many}",
                         style=KIND_STYLE[key.replace("_", "-")])
     text.append(f" of {s['runs']} runs ({s['tests']} tests)")
-    if results.timed_out:
+    if results.interrupted:
+        text.append("; interrupted (Ctrl-C or SIGTERM): the rest were not run", style="yellow")
+    elif results.timed_out:
         text.append("; the global time budget ran out", style="yellow")
     return text
 
@@ -213,11 +216,21 @@ def first_failures(results: Results) -> list[TestRecord]:
     return out
 
 
+def print_table(console: Console, table: Table) -> None:
+    """A table whole: in a terminal at its width; piped (``| tee``, CI logs), at the
+    table's own width, so that no column (the failing seeds) is cut."""
+    if console.is_terminal:
+        console.print(table)
+        return
+    natural = Measurement.get(console, console.options.update(width=10_000), table).maximum
+    console.print(table, width=max(console.width, natural))
+
+
 def render_results(console: Console, results: Results, *, title: str | None = None) -> None:
     if results.load_error:
         console.print(Panel(Text(results.load_error, style="bold red"),
                             title="cannot load the implementation", border_style="red"))
-    console.print(results_table(results, title=title))
+    print_table(console, results_table(results, title=title))
     console.print(summary_line(results))
 
 
@@ -231,7 +244,7 @@ def render_failures(console: Console, results: Results, *, limit: int | None = N
 
 
 def render_grade(console: Console, grade: dict[str, Any]) -> None:
-    console.print(grade_table(grade))
+    print_table(console, grade_table(grade))
 
 
 def to_text(renderables: RenderableType | Iterable[RenderableType], *, width: int = 100,

@@ -128,6 +128,7 @@ class Results:
     mode: str = "in-process"  # or "sandboxed": where the submission ran
     stopped: str | None = None  # grading stopped (raftlab's own code changed): why
     protections: dict[str, bool] = field(default_factory=dict)  # what held (sandboxed)
+    interrupted: bool = False  # Ctrl-C or SIGTERM: these are the runs that finished
 
     def by_test(self) -> dict[str, list[TestRecord]]:
         """Records grouped by test, tests in the order they first appear."""
@@ -168,6 +169,7 @@ class Results:
             "timed_out": self.timed_out,
             "load_error": self.load_error,
             "stopped": self.stopped,
+            "interrupted": self.interrupted,
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -196,6 +198,7 @@ class Results:
                    raftlab_version=d.get("raftlab_version", ""), command=d.get("command", ""),
                    tests=[TestRecord.from_dict(t) for t in d.get("tests", [])],
                    load_error=summary.get("load_error"), stopped=summary.get("stopped"),
+                   interrupted=bool(summary.get("interrupted")),
                    timed_out=bool(summary.get("timed_out")), grade=d.get("grade"),
                    mode=d.get("mode", "in-process"), protections=d.get("protections") or {})
 

@@ -147,6 +147,7 @@ class WorkerPool:
         self._cores = usable_cores() if sandbox else []
         self._workers: list[_Worker | None] = []
         self.protections: dict[str, bool] = {}  # what the sandboxes could apply (a check says)
+        self._stopping = False  # kill() was called: serving threads leave quietly
 
     def run(self, jobs: list[Job], *, on_start: Callable[[Job], None] | None = None,
             on_done: Callable[[Job, TestRecord], None] | None = None,
@@ -171,8 +172,15 @@ class WorkerPool:
                 on_done(jobs[i], rec)
 
         def serve(slot: int) -> None:
+            try:
+                serve_jobs(slot)
+            except Exception:
+                if not self._stopping:  # after kill(), a worker dying under us is expected
+                    raise
+
+        def serve_jobs(slot: int) -> None:
             worker: _Worker | None = None
-            while True:
+            while not self._stopping:
                 try:
                     i = todo.get_nowait()
                 except queue.Empty:
@@ -243,6 +251,14 @@ class WorkerPool:
         for worker in self._workers:
             if worker is not None:
                 worker.close()
+        self._workers = []
+
+    def kill(self) -> None:
+        """Stop every worker now (each kills the run it has, with its sandboxes)."""
+        self._stopping = True
+        for worker in self._workers:
+            if worker is not None:
+                worker.close(kill=True)
         self._workers = []
 
     def __enter__(self) -> WorkerPool:

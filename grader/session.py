@@ -28,7 +28,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from .budget import Machine
 from .integrity import Fingerprint
 from .results import Results, TestRecord, part_of
-from .runner import Job, WorkerPool
+from .runner import Job, WorkerPool, not_run
 
 
 def raftlab_version() -> str:
@@ -90,6 +90,7 @@ def run_plan(plan: Plan, *, workers: int | None = None, console: Console | None 
     jobs: list[Job] = []
     order: dict[tuple[str, str, int], int] = {}  # a record's place: as its job's
     remaining: dict[str, int] = {}
+    interrupted: list[bool] = []
     lock = threading.Lock()
     stopped: list[str] = []
 
@@ -105,7 +106,9 @@ def run_plan(plan: Plan, *, workers: int | None = None, console: Console | None 
         if stopped:
             res.stopped = stopped[0]
             res.tests = [not_run_record(r, stopped[0]) for r in res.tests]
-        res.timed_out = any(r.kind == "not-run" for r in res.tests) and not stopped
+        res.interrupted = bool(interrupted)
+        res.timed_out = (any(r.kind == "not-run" for r in res.tests)
+                         and not stopped and not interrupted)
         if on_submission is not None:
             on_submission(label, res)
 
@@ -147,6 +150,8 @@ def run_plan(plan: Plan, *, workers: int | None = None, console: Console | None 
 
         def on_done(job: Job, rec: TestRecord) -> None:
             with lock:
+                if interrupted:
+                    return
                 label = job["label"]
                 out[label].tests.append(rec)
                 remaining[label] -= 1
@@ -157,10 +162,22 @@ def run_plan(plan: Plan, *, workers: int | None = None, console: Console | None 
         def skip(job: Job) -> bool:
             return bool(stopped)
 
-        _run_with_progress(pool, jobs, console, deadline, on_start, on_done, skip)
-    for label, left in remaining.items():  # interrupted (the global budget): what is in
-        if left > 0:
-            finish(label)
+        try:
+            _run_with_progress(pool, jobs, console, deadline, on_start, on_done, skip)
+        except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (cli): keep what is in
+            with lock:
+                interrupted.append(True)
+                for job in jobs:
+                    res = out[job["label"]]
+                    if remaining.get(job["label"], 0) > 0 and not any(
+                            r.name == job["test"] and r.seed == job["seed"] for r in res.tests):
+                        res.tests.append(not_run(job, "interrupted"))
+            pool.kill()
+    with lock:
+        for label, left in remaining.items():  # interrupted, or the global budget ran out
+            if left > 0:
+                remaining[label] = 0
+                finish(label)
     return out
 
 

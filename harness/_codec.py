@@ -40,6 +40,7 @@ import dataclasses
 import io
 import pickle
 import sys
+import weakref
 from typing import Any, Final
 
 from ._errors import CodecError
@@ -49,8 +50,9 @@ _MAX_DEPTH: Final = 100
 _LEAF: Final = frozenset({type(None), bool, int, float, str, bytes})
 _SEQ: Final = frozenset({list, tuple})
 
-# Dataclass types already checked: True if allowed; else the reason.
-_class_ok: dict[type, bool | str] = {}
+# Dataclass types already checked: True if allowed; else the reason. Weak: a
+# life's classes go with its module (in-process, each life execs its own).
+_class_ok: weakref.WeakKeyDictionary[type, bool | str] = weakref.WeakKeyDictionary()
 
 _dumps: Final = pickle.dumps
 _loads: Final = pickle.loads

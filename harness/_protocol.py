@@ -52,25 +52,42 @@ side must look inside (a command in an ApplyMsg, a snapshot the tester
 decodes) are read with ``_trusted.safe_decode``, never unpickled.
 
 Framing, on a pipe: ``u32 size | body`` (little-endian, at most ``MAX_FRAME``
-bytes), the body a pickle of the list. The trusted side reads a report with
-an unpickler that resolves no global at all (``load_report``), so the bytes
-can build only the plain values above and call nothing; a sandbox reads
-commands with plain ``pickle.loads``, since they come from the trusted side.
-In-process mode skips the bytes and hands the same lists over directly.
+bytes). A command's body is a pickle of the list: it comes from the trusted
+side, and the sandbox reads it with plain ``pickle.loads``. A report's body is
+not a pickle, since the trusted side must never feed hostile bytes to an
+unpickler (even one that resolves no global: its memo opcodes name an index,
+and the C unpickler sizes and zeroes its memo by it, so 13 bytes could make
+the grader touch gigabytes). A report is JSON with its bytes values cut out:
+
+    u32 json size | JSON text (ASCII) | the bytes values, one after another
+
+each bytes value standing in the JSON as ``{"b": length}``, in document order.
+``load_report`` reads them back in that order and wants them to use up the
+tail exactly, so whatever a sandbox writes, the trusted side holds at most a
+few times the frame's size. In-process mode skips the bytes and hands the
+same lists over directly.
 """
 
 from __future__ import annotations
 
-import io
+import json
+import json.encoder
 import math
 import pickle
 import struct
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
 MAX_FRAME: Final = 64 * 1024 * 1024
 """Largest frame either side accepts (a whole persisted log fits many times)."""
+
+MAX_REPORT_JSON: Final = 16 * 1024 * 1024
+"""Largest JSON part of a report. JSON of tiny values builds objects up to ~25
+times its size ("[]," is a 72-byte list), so this bounds what a hostile report
+makes the trusted side hold; an honest one is far smaller (its bytes values are
+outside the JSON, and a host reports at most a million characters of log a step)."""
 
 MAX_TEXT: Final = 20_000
 """Longest message, log line or traceback kept from a report (longer ones are cut)."""
@@ -109,18 +126,22 @@ class ProtocolError(Exception):
 # ------------------------------------------------------------------ framing
 
 _U32: Final = struct.Struct("<I")
+_HEAD: Final = struct.Struct("<II")  # a report's frame size, then its JSON's
 
 
 def pack(frame: Frame) -> bytes:
-    """One frame as bytes, ready to write to a pipe."""
-    body = pickle.dumps(frame, 5)
+    """A command (trusted side to sandbox) as bytes, ready to write to a pipe."""
+    return _framed(pickle.dumps(frame, 5))
+
+
+def _framed(body: bytes) -> bytes:
     if len(body) > MAX_FRAME:
         raise ProtocolError(f"a frame of {len(body):,} bytes is larger than the "
                             f"{MAX_FRAME:,} allowed")
     return _U32.pack(len(body)) + body
 
 
-def read_size(prefix: bytes) -> int:
+def read_size(prefix: bytes | bytearray) -> int:
     """The body size announced by a frame's first four bytes (checked)."""
     size: int = _U32.unpack(prefix)[0]
     if size > MAX_FRAME:
@@ -128,25 +149,103 @@ def read_size(prefix: bytes) -> int:
     return size
 
 
-class _PlainUnpickler(pickle.Unpickler):
-    """Builds plain values only: every reference to a global is refused."""
+class _ReportEncoder:
+    """JSON text plus the bytes values it stands for (see the module docstring)."""
 
-    def find_class(self, module: str, name: str) -> Any:
-        raise ProtocolError(f"a frame that names {module}.{name}")
+    def __init__(self) -> None:
+        self.blobs: list[bytes] = []
+        make = json.encoder.c_make_encoder  # type: ignore[attr-defined]
+        if make is not None:  # CPython's C encoder, made once (json.dumps makes one a call)
+            iterencode = make(None, self._cut, json.encoder.encode_basestring_ascii, None,
+                              ":", ",", False, False, True)
+            self._encode: Callable[[Frame], str] = lambda frame: "".join(iterencode(frame, 0))
+        else:
+            self._encode = json.JSONEncoder(separators=(",", ":"), check_circular=False,
+                                            default=self._cut).encode
 
-    def persistent_load(self, pid: Any) -> Any:
-        raise ProtocolError("a frame with a persistent reference")
+    def _cut(self, value: object) -> object:
+        if type(value) is not bytes:
+            raise TypeError(f"a report cannot carry a {type(value).__name__}")
+        self.blobs.append(value)
+        return {"b": len(value)}
+
+    def encode(self, frame: Frame) -> bytes:
+        blobs = self.blobs
+        blobs.clear()
+        text = self._encode(frame).encode("ascii")
+        tail = b"".join(blobs) if blobs else b""
+        blobs.clear()
+        size = 4 + len(text) + len(tail)
+        if size > MAX_FRAME:
+            raise ProtocolError(f"a frame of {size:,} bytes is larger than the "
+                                f"{MAX_FRAME:,} allowed")
+        return _HEAD.pack(size, len(text)) + text + tail
+
+
+_coders = threading.local()  # an encoder and a decoder per thread: they hold state
+
+
+def pack_report(frame: Frame) -> bytes:
+    """A report (sandbox to trusted side) as bytes, ready to write to a pipe."""
+    encoder = getattr(_coders, "encoder", None)
+    if encoder is None:
+        encoder = _coders.encoder = _ReportEncoder()
+    return encoder.encode(frame)
+
+
+class _ReportDecoder:
+    """Reads a report's JSON, putting its bytes values back from the tail."""
+
+    def __init__(self) -> None:
+        self._scan = json.JSONDecoder(object_hook=self._blob).scan_once  # type: ignore[attr-defined]
+        self._body = b""
+        self._at = 0  # where the next bytes value starts in _body
+
+    def _blob(self, obj: dict[str, Any]) -> bytes:
+        size = obj.get("b")
+        if len(obj) != 1 or type(size) is not int or size < 0:
+            raise ProtocolError("a frame with an object that is not a bytes value")
+        start = self._at
+        end = self._at = start + size
+        if end > len(self._body):
+            raise ProtocolError("a frame whose bytes values overrun it")
+        return self._body[start:end]
+
+    def decode(self, body: bytes) -> Any:
+        if len(body) < 4:
+            raise ProtocolError("a frame too short to be a report")
+        tail = 4 + _U32.unpack_from(body)[0]
+        if tail > len(body):
+            raise ProtocolError("a frame whose JSON overruns it")
+        if tail - 4 > MAX_REPORT_JSON:
+            raise ProtocolError(f"a report whose JSON is larger than the {MAX_REPORT_JSON:,} "
+                                "bytes allowed")
+        text = body[4:tail].decode("ascii")
+        self._body, self._at = body, tail
+        try:
+            value, end = self._scan(text, 0)
+        except StopIteration:
+            raise ValueError("not JSON") from None
+        finally:
+            self._body = b""
+        if end != len(text):
+            raise ProtocolError("a frame with more than one JSON value")
+        if self._at != len(body):
+            raise ProtocolError("a frame with bytes that no value claims")
+        return value
 
 
 def load_report(body: bytes) -> Frame:
     """A frame from a sandbox (hostile until ``parse_report`` has checked it)."""
+    decoder = getattr(_coders, "decoder", None)
+    if decoder is None:
+        decoder = _coders.decoder = _ReportDecoder()
     try:
-        frame = _PlainUnpickler(io.BytesIO(body)).load()
+        frame = decoder.decode(body)
     except ProtocolError:
         raise
-    except Exception as e:
-        raise ProtocolError(f"a frame that is not a pickle of plain values "
-                            f"({type(e).__name__})") from None
+    except (ValueError, RecursionError, MemoryError) as e:  # UnicodeDecodeError is a ValueError
+        raise ProtocolError(f"a frame that is not a report's JSON ({type(e).__name__})") from None
     if type(frame) is not list or not frame:
         raise ProtocolError("a frame that is not a non-empty list")
     return frame
@@ -190,16 +289,29 @@ def _bool(value: object, what: str) -> bool:
     return value
 
 
+def cut(text: str, limit: int = MAX_TEXT) -> str:
+    """``text`` at most ``limit`` characters long (a cut one ends with "…").
+
+    The host cuts its texts this way as it makes them, so that a report says
+    the same in both modes; ``parse_report`` cuts again what a hostile sandbox
+    did not."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _text(value: object, what: str, limit: int = MAX_TEXT) -> str:
     if type(value) is not str:
         raise _fail(f"{what} is not a string")
-    return value if len(value) <= limit else value[: limit - 1] + "…"
+    return cut(value, limit)
 
 
 def _time(value: object, what: str) -> float:
-    if type(value) not in (int, float) or not math.isfinite(value):  # type: ignore[arg-type]
+    if type(value) is int:
+        if abs(value) > 2 ** 53:  # also too large for a float
+            raise _fail(f"{what} is not a finite number")
+        value = float(value)
+    if type(value) is not float or not math.isfinite(value):
         raise _fail(f"{what} is not a finite number")
-    return float(value)  # type: ignore[arg-type]
+    return value
 
 
 def _bytes(value: object, what: str, *, optional: bool = False) -> Any:

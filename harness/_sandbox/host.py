@@ -34,9 +34,11 @@ import asyncio
 import contextvars
 import inspect
 import logging
+import os
 import random
 import sys
 import traceback
+import weakref
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -53,7 +55,7 @@ from .._errors import (
     student_traceback,
 )
 from .._loop import Limits, SimLoop, classify
-from .._protocol import CALLS, ApplyMsg, Frame
+from .._protocol import CALLS, ApplyMsg, Frame, cut
 from . import profile
 from .api import ApplyChannel, ClientEnd, Persister
 from .loader import MODULE_NAME, Impl, LoadError, SourceImpl
@@ -83,7 +85,11 @@ class _Current:
 current = _Current()
 
 
-_handler_tables: dict[type, dict[str, bool]] = {}
+MAX_STEP_LOG: Final = 1_000_000
+"""Characters of log text one step reports at most (a report stays small, see _protocol)."""
+
+_handler_tables: weakref.WeakKeyDictionary[type, dict[str, bool]] = weakref.WeakKeyDictionary()
+"""Per Raft class; weak, so that an in-process life's module can go once it is over."""
 
 
 def handler_table(cls: type) -> dict[str, bool]:
@@ -125,6 +131,7 @@ class Host:
         self.raft: Any = None
         self.handlers: dict[str, bool] = {}
         self.effects: list[list[Any]] = []
+        self._log_left = MAX_STEP_LOG  # characters of log text this step may still report
         self.failed = False
         self._calls: dict[int, tuple[asyncio.Future[Any], str]] = {}
         self._puts: dict[int, asyncio.Future[None]] = {}
@@ -163,7 +170,7 @@ class Host:
         try:
             loop.set_time(now)
             result = self._context.run(self._command, kind, head)
-            if kind != "kill" and not self.failed:
+            if not self.failed and not (kind == "call" and head[2] == "kill"):
                 # A tester's call is a plain method call: what it schedules runs
                 # at the server's next step. Anything else runs to idle now.
                 wake = loop.next_wake() if kind in _CALLS else loop.run_until_idle(now)
@@ -214,6 +221,7 @@ class Host:
             self.samples = {}
         report = ["report", result, self.effects, wake, state]
         self.effects = []
+        self._log_left = MAX_STEP_LOG
         return report
 
     def _enter(self) -> tuple[Any, ...] | None:
@@ -258,7 +266,7 @@ class Host:
             cls = self.impl.load()
         except LoadError as e:
             self.failed = True
-            return ["noload", str(e)]
+            return ["noload", cut(str(e))]
         finally:
             _capture.muted = False
         self._random.seed(seed)
@@ -271,7 +279,13 @@ class Host:
         apply_ch = ApplyChannel(self)
         try:
             self.raft = cls(peers, me, persister, apply_ch)
+        except KeyboardInterrupt:
+            if self.in_process:
+                raise
+            self.failed = True  # nothing it scheduled runs
+            return self._raised("Raft(...) (the constructor)", KeyboardInterrupt())
         except BaseException as e:
+            self.failed = True
             return self._raised("Raft(...) (the constructor)", e)
         return ["ok", None]
 
@@ -279,7 +293,7 @@ class Host:
         try:
             self.impl.load()
         except LoadError as e:
-            return ["noload", str(e)]
+            return ["noload", cut(str(e))]
         return ["ok", None]
 
     def _call(self, name: str, head: list[Any]) -> list[Any]:
@@ -315,14 +329,19 @@ class Host:
         raise StudentError(f"unknown call {name!r}")  # never sent by raftlab
 
     def _raised(self, what: str, e: BaseException) -> list[Any]:
+        kind, message, details = self._describe(what, e)
+        return ["raised", kind, cut(message), cut(details)]
+
+    @staticmethod
+    def _describe(what: str, e: BaseException) -> tuple[str, str, str]:
         if isinstance(e, SystemExit):
-            return ["raised", "exit", f"{what}: {_exit_message(e)}", ""]
+            return "exit", f"{what}: {_exit_message(e)}", ""
         if isinstance(e, SpinInterrupt):
-            return ["raised", "spin", f"{what} {e.detail}", ""]
+            return "spin", f"{what} {e.detail}", ""
         if isinstance(e, MemoryError):
-            return ["raised", "memory", f"{what} ran out of memory: {OUT_OF_MEMORY}", ""]
-        return ["raised", "error", f"{what} raised {type(e).__name__}: {e}{limit_hint(e)}",
-                student_traceback(e)]
+            return "memory", f"{what} ran out of memory: {OUT_OF_MEMORY}", ""
+        return ("error", f"{what} raised {type(e).__name__}: {e}{limit_hint(e)}",
+                student_traceback(e))
 
     def _state(self) -> list[Any] | None:
         """get_state() after a step, for the monitors (None if it fails)."""
@@ -491,10 +510,18 @@ class Host:
     def error(self, kind: str, message: str, details: str) -> None:
         if not self.failed:
             self.failed = True
-            self.effects.append(["error", kind, message, details])
+            self.effects.append(["error", kind, cut(message), cut(details)])
 
     def log(self, level: str, logger: str, message: str) -> None:
-        self.effects.append(["log", level, logger, message])
+        if self._log_left <= 0:
+            return
+        message = cut(message)
+        self._log_left -= len(message)
+        if self._log_left <= 0:
+            level, logger = "WARNING", "raftlab"
+            message = (f"more than {MAX_STEP_LOG:,} characters of log records in one step: "
+                       "the rest of this step's are dropped")
+        self.effects.append(["log", cut(level, 20), cut(logger, 200), message])
 
 
 def _source_file(cls: type) -> str:
@@ -510,11 +537,14 @@ def _short(value: object, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+_HIDDEN: Final = tuple(os.path.dirname(m.__file__ or "") + os.sep
+                      for m in (asyncio, sys.modules[__name__.rsplit(".", 2)[0]]))
+"""The folders of asyncio and of raftlab's harness: not where a student's code is."""
+
+
 def _exit_message(e: SystemExit) -> str:
     frames = traceback.extract_tb(e.__traceback__)
-    hidden = ("/asyncio/", "/harness/")
-    where = next((f for f in reversed(frames) if not any(h in f.filename for h in hidden)),
-                 None)
+    where = next((f for f in reversed(frames) if not f.filename.startswith(_HIDDEN)), None)
     at = (f" at {where.filename.rsplit('/', 1)[-1]}:{where.lineno} in {where.name}"
           if where is not None else "")
     return (f"the code called sys.exit({'' if e.code is None else repr(e.code)}){at}; a Raft "

@@ -90,7 +90,10 @@ _X86_64: Final = {
     "setresgid": 119, "setfsuid": 122, "setfsgid": 123, "setgroups": 116, "capset": 126,
     "setsid": 112, "setpgid": 109, "prctl": 157, "seccomp": 317, "ioctl": 16,
     "open_by_handle_at": 304, "name_to_handle_at": 303, "landlock_create_ruleset": 444,
-    "landlock_add_rule": 445, "landlock_restrict_self": 446,
+    "landlock_add_rule": 445, "landlock_restrict_self": 446, "fcntl": 72, "prlimit64": 302,
+    "setpriority": 141, "sched_setaffinity": 203, "sched_setscheduler": 144,
+    "sched_setparam": 142, "sched_setattr": 314, "ioprio_set": 251, "migrate_pages": 256,
+    "move_pages": 279,
 }
 _AARCH64: Final = {
     "openat": 56, "openat2": 437, "clone": 220, "clone3": 435, "execve": 221, "execveat": 281,
@@ -121,7 +124,10 @@ _AARCH64: Final = {
     "setresgid": 149, "setfsuid": 151, "setfsgid": 152, "setgroups": 159, "capset": 91,
     "setsid": 157, "setpgid": 154, "prctl": 167, "seccomp": 277, "ioctl": 29,
     "open_by_handle_at": 265, "name_to_handle_at": 264, "landlock_create_ruleset": 444,
-    "landlock_add_rule": 445, "landlock_restrict_self": 446,
+    "landlock_add_rule": 445, "landlock_restrict_self": 446, "fcntl": 25, "prlimit64": 261,
+    "setpriority": 140, "sched_setaffinity": 122, "sched_setscheduler": 119,
+    "sched_setparam": 118, "sched_setattr": 274, "ioprio_set": 30, "migrate_pages": 238,
+    "move_pages": 239,
 }
 _ARCHES: Final = {"x86_64": (0xC000003E, _X86_64), "aarch64": (0xC00000B7, _AARCH64)}
 
@@ -153,7 +159,19 @@ _NO_PROCESSES: Final = ("clone", "clone3", "fork", "vfork", "execve", "execveat"
 _NO_EXEC: Final = ("execve", "execveat")
 
 _WRITE_FLAGS: Final = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
-_TIOCSTI: Final = 0x5412
+
+# Requests that make the kernel signal a process on the caller's behalf (F_SETOWN,
+# F_SETSIG, F_SETOWN_EX; FIOSETOWN, SIOCSPGRP, FIOASYNC) or push input into a
+# terminal (TIOCSTI, TIOCLINUX).
+_FCNTL_REFUSED: Final = (8, 10, 15)
+_IOCTL_REFUSED: Final = (0x5412, 0x541C, 0x5452, 0x8901, 0x8902)
+
+# Calls that may act on another process: allowed only on itself (pid 0, or its own),
+# so that a sandbox cannot lower the limits, the priority or the CPUs of a process
+# of its user (when the grader does not run as root, the grader's own).
+_SELF_ONLY: Final = (("prlimit64", 0), ("sched_setaffinity", 0), ("sched_setscheduler", 0),
+                     ("sched_setparam", 0), ("sched_setattr", 0), ("migrate_pages", 0),
+                     ("move_pages", 0), ("setpriority", 1), ("ioprio_set", 1))
 
 # BPF opcodes (linux/filter.h, linux/seccomp.h).
 _LD_ABS: Final = 0x20        # BPF_LD | BPF_W | BPF_ABS
@@ -243,11 +261,23 @@ def seccomp_program(*, fork: bool, pid: int, machine: str | None = None) -> byte
     for name in ("kill", "tkill", "tgkill"):
         prog += [_jump(_JEQ, table[name], 0, 4), _stmt(_LD_ABS, _arg_low(0)),
                  _jump(_JEQ, pid, 0, 1), _stmt(_RET, _ALLOW), _stmt(_RET, _ERRNO)]
-    # ioctl: never push input into a terminal
-    prog += [_jump(_JEQ, table["ioctl"], 0, 4), _stmt(_LD_ABS, _arg_low(1)),
-             _jump(_JEQ, _TIOCSTI, 0, 1), _stmt(_RET, _ERRNO), _stmt(_RET, _ALLOW)]
+    # no signals sent by the kernel on its behalf, no input pushed into a terminal
+    prog += _refuse_values(table["fcntl"], 1, _FCNTL_REFUSED)
+    prog += _refuse_values(table["ioctl"], 1, _IOCTL_REFUSED)
+    for name, arg in _SELF_ONLY:
+        prog += [_jump(_JEQ, table[name], 0, 5), _stmt(_LD_ABS, _arg_low(arg)),
+                 _jump(_JEQ, 0, 2, 0), _jump(_JEQ, pid, 1, 0), _stmt(_RET, _ERRNO),
+                 _stmt(_RET, _ALLOW)]
     prog.append(_stmt(_RET, _ALLOW))
     return b"".join(prog)
+
+
+def _refuse_values(number: int, arg: int, values: tuple[int, ...]) -> list[bytes]:
+    """Syscall ``number`` is refused when argument ``arg`` is one of ``values``."""
+    m = len(values)
+    block = [_jump(_JEQ, number, 0, m + 3), _stmt(_LD_ABS, _arg_low(arg))]
+    block += [_jump(_JEQ, v, m - j, 0) for j, v in enumerate(values)]
+    return [*block, _stmt(_RET, _ALLOW), _stmt(_RET, _ERRNO)]
 
 
 class _SockFprog(ctypes.Structure):
@@ -276,12 +306,14 @@ def install_seccomp(*, fork: bool) -> bool:
     return bool(libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0) == 0)
 
 
-def _setrlimit(which: int, value: int) -> None:
+def _setrlimit(which: int, value: int, hard_value: int | None = None) -> None:
+    """Lower a limit to ``value`` (its hard limit too: to ``hard_value``, or ``value``)."""
     try:
         _soft, hard = resource.getrlimit(which)
+        new_hard = value if hard_value is None else hard_value
         if hard != resource.RLIM_INFINITY:
-            value = min(value, hard)
-        resource.setrlimit(which, (value, value))
+            value, new_hard = min(value, hard), min(new_hard, hard)
+        resource.setrlimit(which, (value, new_hard))
     except (ValueError, OSError):
         pass
 
@@ -367,7 +399,9 @@ def confine(conf: Confinement, *, keep: Iterable[int], fork: bool, session: bool
     _setrlimit(resource.RLIMIT_CORE, 0)
     _setrlimit(resource.RLIMIT_FSIZE, 0)
     _setrlimit(resource.RLIMIT_NOFILE, conf.open_files)
-    _setrlimit(resource.RLIMIT_CPU, conf.cpu_seconds)
+    # Soft below hard: at the soft limit the kernel sends SIGXCPU (which the trusted
+    # side names), and SIGKILL only at the hard one; equal, it would send SIGKILL.
+    _setrlimit(resource.RLIMIT_CPU, conf.cpu_seconds, conf.cpu_seconds + 1)
     for name in ("RLIMIT_MSGQUEUE", "RLIMIT_MEMLOCK"):
         if hasattr(resource, name):
             _setrlimit(getattr(resource, name), 0)

@@ -352,7 +352,7 @@ class SandboxTransport:
         self.reports = reports
         self.pid = pid
         self.closed = False
-        self._buffer = b""
+        self._buffer = bytearray()
         os.set_blocking(commands, False)
         self._in = select.poll()
         self._in.register(reports, select.POLLIN)
@@ -396,7 +396,7 @@ class SandboxTransport:
     def _read_frame(self) -> bytes | None:
         """The next frame's body (None at EOF). Reads in 64 KiB pieces: a report
         usually arrives whole in one."""
-        buffer = self._buffer
+        buffer = self._buffer  # a bytearray: a large frame's pieces append in linear time
         while len(buffer) < 4 or len(buffer) < 4 + read_size(buffer[:4]):
             self._wait(self._in)
             chunk = os.read(self.reports, 65536)
@@ -404,8 +404,9 @@ class SandboxTransport:
                 return None
             buffer += chunk
         end = 4 + read_size(buffer[:4])
-        self._buffer = buffer[end:]
-        return buffer[4:end]
+        body = bytes(buffer[4:end])
+        del buffer[:end]
+        return body
 
     def _wait(self, poll: select.poll) -> None:
         remaining = self.run.deadline - time.monotonic()

@@ -15,7 +15,7 @@ is a Raft that does nothing but answer RPC handlers the tests deliver by hand:
     evil(path)              writes a pickle that would mkdir(path) if unpickled
     setown(pid)             asks the kernel to SIGKILL ``pid`` at its next command
 
-Replies are JSON text, which the trusted side reads with ``safe_decode``.
+Replies are text (JSON for ``facts``), which the trusted side reads with ``safe_decode``.
 
 ``ExitsAtBoot`` ends its process in its constructor.
 
@@ -323,7 +323,10 @@ class Probe:
         """Arrange, with fcntl alone, for the kernel to SIGKILL ``pid`` when the trusted
         side writes its next command to this life."""
         fd = commands_fd()
-        fcntl.fcntl(fd, fcntl.F_SETOWN, pid)
+        try:
+            fcntl.fcntl(fd, fcntl.F_SETOWN, pid)
+        except PermissionError:
+            return "refused"
         fcntl.fcntl(fd, _F_SETSIG, signal.SIGKILL)
         fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_ASYNC)
         return "armed"

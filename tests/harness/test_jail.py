@@ -6,8 +6,10 @@ installed, and its verdicts, by running it in a small BPF interpreter), and
 unknown machines get no program. Then the filter is installed for real in a
 forked child of this process: every class of call it refuses fails there with
 PermissionError while ordinary work still runs, for the server life's filter
-(``fork=False``) and the zygote's (``fork=True``). Also: the CPU-time limit's
-signal, ``kill_user`` (root), and ``protections``.
+(``fork=False``) and the zygote's (``fork=True``). Also: what ``confine`` sets
+(descriptors, environment, argv, folder, umask, limits) and the CPU-time
+limit's signal, ``keep_sys_path_reachable``, ``kill_user`` (root), and
+``protections``.
 
 Each child reports its findings as JSON on a pipe and ends with ``os._exit``;
 every process a test starts is waited for before the test ends.
@@ -18,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import functools
 import json
 import os
 import re
@@ -54,13 +57,22 @@ TIOCSTI = 0x5412
 FIONREAD = 0x541B
 WRITE_FLAGS = (os.O_WRONLY, os.O_RDWR, os.O_CREAT, os.O_TRUNC, os.O_APPEND)
 
-needs_seccomp = pytest.mark.skipif(
-    not (LINUX and hasattr(os, "fork") and jail.seccomp_works()),
-    reason="this machine cannot install the seccomp filter (not Linux x86-64 / arm64, or "
-           "seccomp is unavailable)")
 needs_root = pytest.mark.skipif(not IS_ROOT, reason="needs root (changes user ids)")
 needs_fork = pytest.mark.skipif(not (LINUX and hasattr(os, "fork")),
                                 reason="needs Linux (fork, /proc, rlimits)")
+
+
+@functools.cache
+def seccomp_here() -> bool:
+    """Can this machine install the filter? (Asked once, in a child, when first needed.)"""
+    return LINUX and hasattr(os, "fork") and jail.seccomp_works()
+
+
+@pytest.fixture
+def needs_seccomp() -> None:
+    if not seccomp_here():
+        pytest.skip("this machine cannot install the seccomp filter (not Linux x86-64 / "
+                    "arm64, or seccomp is unavailable)")
 
 
 # ------------------------------------------------------------ BPF as data
@@ -245,7 +257,7 @@ def attempts_under_filter(fork: bool, folder: Path, other: int) -> dict[str, str
     return result
 
 
-@needs_seccomp
+@pytest.mark.usefixtures("needs_seccomp")
 @pytest.mark.parametrize("fork", [False, True], ids=["server-filter", "zygote-filter"])
 def test_the_filter_refuses_each_class_of_call_and_allows_ordinary_work(
         fork: bool, scratch: Path) -> None:
@@ -272,7 +284,7 @@ def test_without_the_filter_the_same_calls_work(scratch: Path) -> None:
                        "prctl": "ok", "kill_self": "ok"}
 
 
-@needs_seccomp
+@pytest.mark.usefixtures("needs_seccomp")
 def test_a_filtered_process_still_writes_to_descriptors_it_holds(tmp_path: Path) -> None:
     # A server life reports on a pipe it inherited: write() itself is never refused.
     path = tmp_path / "held"
@@ -285,12 +297,10 @@ def test_a_filtered_process_still_writes_to_descriptors_it_holds(tmp_path: Path)
     assert path.read_text() == "ok"
 
 
-@needs_seccomp
-@pytest.mark.xfail(strict=True, reason=(
-    "the filter leaves fcntl(F_SETOWN / F_SETSIG) and O_ASYNC alone: a filtered process "
-    "can have the kernel send any signal (SIGKILL) to another process of its user - "
-    "when not root, the grader itself"))
+@pytest.mark.usefixtures("needs_seccomp")
 def test_a_filtered_process_cannot_have_the_kernel_signal_another_process() -> None:
+    """kill() is refused, and so are the fcntl requests (F_SETOWN, F_SETSIG) that would
+    have the kernel signal another process of its user (when not root, the grader)."""
     victim_r, victim_w = os.pipe()
     victim = os.fork()
     if victim == 0:  # pragma: no cover - waits until the pipe closes
@@ -308,10 +318,22 @@ def test_a_filtered_process_cannot_have_the_kernel_signal_another_process() -> N
         else:
             refused = False
         r, w = os.pipe()
-        fcntl.fcntl(r, fcntl.F_SETOWN, victim)
-        fcntl.fcntl(r, 10, signal.SIGKILL)  # F_SETSIG
+        for request, arg in ((fcntl.F_SETOWN, victim), (10, signal.SIGKILL)):  # 10: F_SETSIG
+            try:
+                fcntl.fcntl(r, request, arg)
+            except PermissionError:
+                pass
+            else:
+                refused = False
+        for request in (0x8901, 0x8902):  # FIOSETOWN, SIOCSPGRP: the ioctl route
+            try:
+                fcntl.ioctl(r, request, struct.pack("i", victim))
+            except PermissionError:
+                pass
+            else:
+                refused = False
         fcntl.fcntl(r, fcntl.F_SETFL, fcntl.fcntl(r, fcntl.F_GETFL) | os.O_ASYNC)
-        os.write(w, b"x")  # the kernel now signals the owner of r
+        os.write(w, b"x")  # were r owned, the kernel would now signal its owner
         return refused
 
     try:
@@ -326,10 +348,6 @@ def test_a_filtered_process_cannot_have_the_kernel_signal_another_process() -> N
 
 
 @needs_fork
-@pytest.mark.xfail(strict=True, reason=(
-    "confine sets RLIMIT_CPU's soft and hard limits equal, so the kernel sends SIGKILL at "
-    "the limit and never SIGXCPU: the trusted side then blames memory or the code itself, "
-    "not CPU time"))
 def test_a_process_past_its_cpu_time_gets_sigxcpu() -> None:
     pid = os.fork()
     if pid == 0:  # pragma: no cover - spins until the limit ends it
@@ -488,3 +506,48 @@ def no_child_left() -> Iterator[None]:
         with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, 0)
     assert left == set(), f"processes left behind: {sorted(left)}"
+
+
+@needs_fork
+@pytest.mark.usefixtures("needs_seccomp")
+def test_calls_that_act_on_another_process_are_refused_but_work_on_itself() -> None:
+    """prlimit, setpriority, sched_setaffinity: on itself (pid 0) they work; on another
+    process of its user (when not root, the grader) they are refused."""
+    victim_r, victim_w = os.pipe()
+    victim = os.fork()
+    if victim == 0:  # pragma: no cover - waits until the pipe closes
+        os.close(victim_w)
+        os.read(victim_r, 1)
+        os._exit(0)
+    os.close(victim_r)
+
+    def body(fd: int) -> dict[str, str]:
+        assert jail.install_seccomp(fork=False)
+        cpus = os.sched_getaffinity(0)
+        attempts = {
+            "prlimit other": lambda: resource.prlimit(victim, resource.RLIMIT_NOFILE, (1, 1)),
+            "setpriority other": lambda: os.setpriority(os.PRIO_PROCESS, victim, 19),
+            "affinity other": lambda: os.sched_setaffinity(victim, cpus),
+            "prlimit self": lambda: resource.prlimit(0, resource.RLIMIT_NOFILE),
+            "setpriority self": lambda: os.setpriority(os.PRIO_PROCESS, 0, 19),
+            "affinity self": lambda: os.sched_setaffinity(0, cpus),
+        }
+        out = {}
+        for name, attempt in attempts.items():
+            try:
+                attempt()
+                out[name] = "ok"
+            except OSError as e:
+                out[name] = errno.errorcode.get(e.errno or 0, "?")
+        return out
+
+    try:
+        got = in_child(body)
+        limits = resource.prlimit(victim, resource.RLIMIT_NOFILE)
+    finally:
+        os.close(victim_w)
+        os.waitpid(victim, 0)
+    assert got == {"prlimit other": "EPERM", "setpriority other": "EPERM",
+                   "affinity other": "EPERM", "prlimit self": "ok",
+                   "setpriority self": "ok", "affinity self": "ok"}
+    assert limits != (1, 1)

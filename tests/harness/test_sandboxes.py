@@ -40,6 +40,7 @@ from typing import Any
 
 import pytest
 
+import harness
 from harness import MakeConfig, ModuleImpl, StudentError, WallClockLimitError, encode, run_lab_test
 from harness._protocol import Report, command_boot, command_call, command_deliver, parse_report
 from harness._sandbox import jail
@@ -115,11 +116,13 @@ def processes_of(uid: int) -> set[int]:
     return found
 
 
-def wait_gone(pids: set[int], seconds: float = 5.0) -> set[int]:
-    """Wait until none of ``pids`` exists (not even as a zombie); those still there."""
+def wait_gone(pids: set[int], seconds: float = 5.0, *, zombies: bool = False) -> set[int]:
+    """Wait until none of ``pids`` exists (``zombies``: or is a zombie its zygote has not
+    reaped yet); those still there."""
     deadline = time.monotonic() + seconds
     while True:
-        left = {pid for pid in pids if proc_state(pid) is not None}
+        left = {pid for pid in pids
+                if proc_state(pid) not in ((None, "Z") if zombies else (None,))}
         if not left or time.monotonic() > deadline:
             return left
         time.sleep(0.01)
@@ -137,7 +140,8 @@ class Life:
         self.run = run
         self.n = n
         self.transport: SandboxTransport = run.spawn(server, 1)
-        self.pid = self.transport.pid
+        assert self.transport.pid is not None
+        self.pid: int = self.transport.pid
         self._cid = 0
         report = parse_report(self.transport.request(
             command_boot(0.0, server, n, 1, 1, 0, 20, b"", b"")), n)
@@ -163,13 +167,22 @@ class Life:
                             self.n).result
 
 
+def forget_trusted_names() -> None:
+    """Drop the trusted names ``harness`` has resolved and cached in its namespace (it
+    resolves them again on their next use), as in a worker that forks its template
+    before it runs anything: see test_trusted_names_stay_refused_after_the_worker_used_them."""
+    for name in harness._LAZY:
+        vars(harness).pop(name, None)
+
+
 @pytest.fixture(scope="module")
 def sandboxes() -> Iterator[Sandboxes]:
     """This module's template; when it closes, no process of it may remain.
 
     It is forked with the interpreter's own stdout and stderr as sys.stdout and
-    sys.stderr, as a grader's worker has them, not pytest's capture (which the
-    sandboxes would inherit; see test_a_spin_past_every_interrupt_ends_the_process)."""
+    sys.stderr, as a grader's worker process has them, not pytest's capture objects
+    (which its sandboxes would inherit: see test_a_spin_past_every_interrupt_ends_the_process)."""
+    forget_trusted_names()
     with contextlib.redirect_stdout(sys.__stdout__), contextlib.redirect_stderr(sys.__stderr__):
         sandboxes = Sandboxes()
     yield sandboxes
@@ -332,14 +345,13 @@ def test_the_filter_holds_in_a_server_life(start: Start, scratch: Path) -> None:
 
 
 @pytest.mark.usefixtures("needs_seccomp")
-@pytest.mark.xfail(strict=True, reason=(
-    "fcntl(F_SETOWN, F_SETSIG) with O_ASYNC is not filtered: a server life has the kernel "
-    "SIGKILL its zygote (when not root it could so signal the grader, its user's process)"))
 def test_a_server_life_cannot_end_its_zygote(start: Start) -> None:
+    """Not with kill(), nor by having the kernel signal it (fcntl F_SETOWN + O_ASYNC):
+    when the grader does not run as root, that process could be the grader."""
     run = start()
     life = Life(run)
     assert life.ask("attempt", ["kill_other", "/", run.pid]) == "PermissionError:1"
-    assert life.ask("setown", run.pid) == "armed"
+    assert life.ask("setown", run.pid) == "refused"
     assert life.get_state() == ["ok", (0, False)]  # this command triggers the signal
     Life(run, 1, 2)  # the zygote still forks lives
 
@@ -353,12 +365,14 @@ def test_every_process_of_a_run_ends_with_close(sandboxes: Sandboxes, start: Sta
     pids = run_pids(run)
     assert pids == {run.pid, *(life.pid for life in lives)} and len(pids) == 4
     assert all(proc_state(pid) not in (None, "Z") for pid in pids)
-    if sandboxes.uid is not None:
-        assert processes_of(sandboxes.uid) == pids  # nothing else runs as the run's user
+    if sandboxes.uid is not None:  # nothing else runs as the run's user (once a helper
+        # that ends an earlier run's processes, without seccomp, is gone)
+        assert wait_gone(processes_of(sandboxes.uid) - pids) == set()
+        assert processes_of(sandboxes.uid) == pids
     run.close()
     assert wait_gone(pids) == set()
     if sandboxes.uid is not None:
-        assert processes_of(sandboxes.uid) == set()
+        assert wait_gone(processes_of(sandboxes.uid)) == set()
     with pytest.raises(SandboxFailure, match="the server's process is gone"):
         lives[0].get_state()
 
@@ -398,25 +412,15 @@ def test_two_sandboxes_take_different_users(sandboxes: Sandboxes) -> None:
 # ---------------------------------------------------- how a life can fail
 
 
-def test_a_life_that_ends_its_process_fails_its_request(start: Start) -> None:
+def test_a_life_that_ends_its_process_is_told_its_exit_status(start: Start) -> None:
     run = start()
     life = Life(run)
     started = time.monotonic()
-    with pytest.raises(SandboxFailure, match="its process ended"):
+    with pytest.raises(SandboxFailure, match=r"^its process ended with exit status 3 before "):
         life.deliver("exit", 3)
     assert time.monotonic() - started < 5  # not at the wall-clock budget
-    assert wait_gone({life.pid}) == set()
+    assert wait_gone({life.pid}, zombies=True) == set()
     assert Life(run, 1, 2).get_state() == ["ok", (0, False)]  # the run goes on
-
-
-@pytest.mark.xfail(strict=True, reason=(
-    "the zygote inherits the template's SIGCHLD handler, which reaps every child with "
-    "waitpid(-1): a life's exit status is gone before the trusted side asks for it, so "
-    "every death reads 'ended before answering'"))
-def test_a_life_that_ends_its_process_is_told_its_exit_status(start: Start) -> None:
-    life = Life(start())
-    with pytest.raises(SandboxFailure, match="exit status 3"):
-        life.deliver("exit", 3)
 
 
 def test_a_life_that_exits_while_booting_is_a_students_error(sandboxes: Sandboxes) -> None:
@@ -432,10 +436,11 @@ def test_a_life_that_exits_while_booting_is_a_students_error(sandboxes: Sandboxe
         cfg.end()
 
     with contextlib.redirect_stdout(io.StringIO()):
-        result = run_lab_test(lab_boot, Factory(), 1)  # type: ignore[arg-type]
+        result = run_lab_test(lab_boot, Factory(), 1)
     assert result.kind == "error"
     assert result.where == "server 0 (incarnation 1)"
-    assert result.message is not None and "its process ended" in result.message
+    assert result.message is not None
+    assert "its process ended with exit status 3" in result.message
     if sandboxes.uid is not None:
         assert wait_gone(processes_of(sandboxes.uid)) == set()
 
@@ -443,16 +448,12 @@ def test_a_life_that_exits_while_booting_is_a_students_error(sandboxes: Sandboxe
 def test_a_life_past_its_cpu_time_is_ended(start: Start) -> None:
     life = Life(start(SandboxLimits(cpu_seconds=1, wall_seconds=20)))
     started = time.monotonic()
-    with pytest.raises(SandboxFailure):
+    with pytest.raises(SandboxFailure, match=r"^its process "):
         life.deliver("burn")  # it swallows the spin interrupts; the limit still holds
     assert time.monotonic() - started < 10  # about 1 s of CPU, far from the wall budget
-    assert wait_gone({life.pid}) == set()
+    assert wait_gone({life.pid}, zombies=True) == set()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "RLIMIT_CPU's soft and hard limits are equal, so the kernel sends SIGKILL (never "
-    "SIGXCPU) and, the zygote having reaped the status already, the message reads 'ended "
-    "before answering'; it should name the CPU-time limit"))
 def test_a_life_past_its_cpu_time_is_told_so(start: Start) -> None:
     life = Life(start(SandboxLimits(cpu_seconds=1, wall_seconds=20)))
     with pytest.raises(SandboxFailure, match=r"CPU time \(limit: CPU time\)"):
@@ -478,18 +479,14 @@ def test_a_life_that_swallows_every_interrupt_is_ended(start: Start) -> None:
     message = str(failure.value)
     assert "ran for more than 1 s of CPU time without returning to the event loop" in message
     assert "caught every interrupt" in message
-    assert wait_gone({life.pid}) == set()
-    assert Life(run, 1, 2).get_state() == ["ok", (0, False)]
+    assert failure.value.kind == "spin"
+    assert wait_gone({life.pid}, zombies=True) == set()
+    assert Life(run, 1, 2).get_state() == ["ok", (0, False)]  # the run goes on
 
 
 @pytest.mark.parametrize("stderr", [
     "real",
-    pytest.param("redirected", marks=pytest.mark.xfail(strict=True, reason=(
-        "a server life keeps the sys.stderr of the process that forked the template; when "
-        "that is not a file with a descriptor (pytest's capture, redirect_stderr), the spin "
-        "watchdog's last step raises inside sys.stderr.write / faulthandler.dump_traceback "
-        "before it tells the trusted side and calls os._exit(EXIT_SPIN): the code swallows "
-        "that too and spins on until the wall-clock or CPU cap"))),
+    "redirected",  # sys.stderr a capture with no descriptor (pytest's, redirect_stderr)
 ])
 def test_a_spin_past_every_interrupt_ends_the_process(stderr: str) -> None:
     # The watchdog of a server life (harness/_sandbox/guards.py) in a forked child, with
@@ -500,7 +497,11 @@ def test_a_spin_past_every_interrupt_ends_the_process(stderr: str) -> None:
         try:
             os.close(told_r)
             sys.stderr = sys.__stderr__ if stderr == "real" else io.StringIO()
-            set_spin_exit(lambda message: os.write(told_w, b"told"))
+
+            def tell(message: str) -> None:
+                os.write(told_w, b"told")
+
+            set_spin_exit(tell)
             SpinWatchdog(spin_seconds=0.05, interval=0.01, max_interrupts=1).start()
             deadline = time.monotonic() + 1.5
             while time.monotonic() < deadline:
@@ -544,9 +545,7 @@ def test_a_life_that_never_answers_is_stopped_at_the_wall_budget(start: Start,
 
 def test_a_life_that_writes_garbage_breaks_the_protocol(start: Start) -> None:
     life = Life(start())
-    with pytest.raises(SandboxFailure,
-                       match="^the sandbox broke the protocol: a frame that is not a pickle "
-                             r"of plain values \(UnpicklingError\)$"):
+    with pytest.raises(SandboxFailure, match=r"^the sandbox broke the protocol: a frame "):
         life.deliver("garbage")
     with pytest.raises(SandboxFailure, match="gone"):
         life.get_state()
@@ -555,8 +554,7 @@ def test_a_life_that_writes_garbage_breaks_the_protocol(start: Start) -> None:
 def test_a_report_that_names_a_global_runs_nothing_here(start: Start, tmp_path: Path) -> None:
     marker = tmp_path / "made-by-the-report"
     life = Life(start())
-    with pytest.raises(SandboxFailure,
-                       match=r"^the sandbox broke the protocol: a frame that names posix\.mkdir$"):
+    with pytest.raises(SandboxFailure, match=r"^the sandbox broke the protocol: a frame "):
         life.deliver("evil", str(marker))
     assert not marker.exists()  # os.mkdir(marker) would have run had it been unpickled
 
@@ -627,3 +625,16 @@ def test_check_gives_the_loaders_message_for_a_bad_submission(
         assert set(sandboxes._compiled) == before  # nothing kept of what does not compile
     if sandboxes.uid is not None:
         assert wait_gone(processes_of(sandboxes.uid)) == set()
+
+
+def test_trusted_names_stay_refused_after_the_worker_used_them() -> None:
+    assert harness.Config is not None  # resolved, as by a worker that ran a test before
+    with contextlib.redirect_stdout(sys.__stdout__), contextlib.redirect_stderr(sys.__stderr__):
+        sandboxes = Sandboxes()
+    try:
+        problem = sandboxes.check("raft.py", "from harness import Config\n" + GOOD, LIMITS)
+    finally:
+        sandboxes.close()
+    assert problem is not None
+    assert problem.startswith("importing raft.py raised ImportError: harness.Config is part "
+                              "of the grader")

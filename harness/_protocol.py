@@ -22,8 +22,8 @@ instant, and answers with one report. Nothing else crosses.
     ["check"]                                   ->  load the module; is there a usable Raft?
                                                <-  ["report", result, effects, wake, state]
 
-A frame is a list of plain values: None, bools, ints, floats, strings, bytes
-and lists. Capital letters stand for bytes: encoded arguments, replies,
+A frame is a list of plain values: None, bools, 64-bit ints, floats, strings,
+bytes and lists (no dicts, no tuples). Capital letters stand for bytes: encoded arguments, replies,
 commands and persisted state, which the trusted side passes on without
 looking inside.
 
@@ -63,9 +63,10 @@ the grader touch gigabytes). A report is JSON with its bytes values cut out:
 
 each bytes value standing in the JSON as ``{"b": length}``, in document order.
 ``load_report`` reads them back in that order and wants them to use up the
-tail exactly, so whatever a sandbox writes, the trusted side holds at most a
-few times the frame's size. In-process mode skips the bytes and hands the
-same lists over directly.
+tail exactly. What the trusted side holds is then bounded by the frame's size:
+the bytes values once, and the JSON's values up to ~45 times its own size
+(``[[[]]]``: a list object for every two bytes), which ``MAX_REPORT_JSON``
+caps. In-process mode skips the bytes and hands the same lists over directly.
 """
 
 from __future__ import annotations
@@ -83,11 +84,14 @@ from typing import Any, Final
 MAX_FRAME: Final = 64 * 1024 * 1024
 """Largest frame either side accepts (a whole persisted log fits many times)."""
 
-MAX_REPORT_JSON: Final = 16 * 1024 * 1024
-"""Largest JSON part of a report. JSON of tiny values builds objects up to ~25
-times its size ("[]," is a 72-byte list), so this bounds what a hostile report
-makes the trusted side hold; an honest one is far smaller (its bytes values are
-outside the JSON, and a host reports at most a million characters of log a step)."""
+MAX_REPORT_JSON: Final = 8 * 1024 * 1024
+"""Largest JSON part of a report (a hostile one makes the trusted side hold at most
+~45 times this, for a moment). An honest one is far smaller: its bytes values are
+outside the JSON, and a host reports at most ``MAX_STEP_LOG`` bytes of log a step."""
+
+MAX_STEP_LOG: Final = 1_000_000
+"""Bytes of JSON-escaped log text one report carries at most (the host drops the rest
+of that step's records, and says so)."""
 
 MAX_TEXT: Final = 20_000
 """Longest message, log line or traceback kept from a report (longer ones are cut)."""
@@ -173,6 +177,8 @@ class _ReportEncoder:
         blobs = self.blobs
         blobs.clear()
         text = self._encode(frame).encode("ascii")
+        if text.count(b"{") != len(blobs) and _has_dict(frame):  # a "{" may be in a string
+            raise TypeError("a report cannot carry a dict")
         tail = b"".join(blobs) if blobs else b""
         blobs.clear()
         size = 4 + len(text) + len(tail)
@@ -180,6 +186,17 @@ class _ReportEncoder:
             raise ProtocolError(f"a frame of {size:,} bytes is larger than the "
                                 f"{MAX_FRAME:,} allowed")
         return _HEAD.pack(size, len(text)) + text + tail
+
+
+def _has_dict(frame: Frame) -> bool:
+    stack: list[Any] = [frame]
+    while stack:
+        value = stack.pop()
+        if type(value) is dict:
+            return True
+        if type(value) is list or type(value) is tuple:
+            stack.extend(value)
+    return False
 
 
 _coders = threading.local()  # an encoder and a decoder per thread: they hold state
@@ -278,8 +295,8 @@ def _fail(what: str) -> ProtocolError:
 
 
 def _int(value: object, what: str) -> int:
-    if type(value) is not int:
-        raise _fail(f"{what} is not an integer")
+    if type(value) is not int or not -(2 ** 63) <= value < 2 ** 63:
+        raise _fail(f"{what} is not a 64-bit integer")
     return value
 
 
@@ -290,11 +307,17 @@ def _bool(value: object, what: str) -> bool:
 
 
 def cut(text: str, limit: int = MAX_TEXT) -> str:
-    """``text`` at most ``limit`` characters long (a cut one ends with "…").
+    """``text`` at most ``limit`` characters long (a cut one ends with "…"), its lone
+    surrogates written out (``\\udc80``), since JSON cannot carry them one to one.
 
-    The host cuts its texts this way as it makes them, so that a report says
-    the same in both modes; ``parse_report`` cuts again what a hostile sandbox
-    did not."""
+    The host passes its texts through this as it makes them, so that a report
+    says the same in both modes; ``parse_report`` does it again for what a
+    hostile sandbox did not."""
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            text = text.encode("utf-8", "backslashreplace").decode("utf-8")
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

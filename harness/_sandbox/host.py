@@ -55,7 +55,7 @@ from .._errors import (
     student_traceback,
 )
 from .._loop import Limits, SimLoop, classify
-from .._protocol import CALLS, ApplyMsg, Frame, cut
+from .._protocol import CALLS, MAX_STEP_LOG, ApplyMsg, Frame, cut
 from . import profile
 from .api import ApplyChannel, ClientEnd, Persister
 from .loader import MODULE_NAME, Impl, LoadError, SourceImpl
@@ -84,9 +84,6 @@ class _Current:
 
 current = _Current()
 
-
-MAX_STEP_LOG: Final = 1_000_000
-"""Characters of log text one step reports at most (a report stays small, see _protocol)."""
 
 _handler_tables: weakref.WeakKeyDictionary[type, dict[str, bool]] = weakref.WeakKeyDictionary()
 """Per Raft class; weak, so that an in-process life's module can go once it is over."""
@@ -216,8 +213,8 @@ class Host:
             self._save = None
             self.effects.append(["save", saved, snap])
         if self.samples:
-            ranked = sorted(self.samples.items())[:100]
-            self.effects.append(["profile", [[name, count] for name, count in ranked]])
+            busiest = sorted(self.samples.items(), key=lambda nc: (-nc[1], nc[0]))[:100]
+            self.effects.append(["profile", [[cut(name, 200), count] for name, count in busiest]])
             self.samples = {}
         report = ["report", result, self.effects, wake, state]
         self.effects = []
@@ -303,15 +300,15 @@ class Host:
         try:
             if name == "get_state":
                 got = rf.get_state()
-                if (not isinstance(got, tuple) or len(got) != 2 or type(got[0]) is not int
+                if (not isinstance(got, tuple) or len(got) != 2 or not _int64(got[0])
                         or not isinstance(got[1], int)):
                     return ["bad", _short(got)]
                 return ["ok", [got[0], bool(got[1])]]
             if name == "start":
                 command = decode(head[3])
                 got = rf.start(command)
-                if (not isinstance(got, tuple) or len(got) != 3 or type(got[0]) is not int
-                        or type(got[1]) is not int or not isinstance(got[2], int)):
+                if (not isinstance(got, tuple) or len(got) != 3 or not _int64(got[0])
+                        or not _int64(got[1]) or not isinstance(got[2], int)):
                     return ["bad", _short(got)]
                 return ["ok", [got[0], got[1], bool(got[2])]]
             if name == "snapshot":
@@ -353,7 +350,7 @@ class Host:
             return None
         except BaseException:
             return None
-        if isinstance(got, tuple) and len(got) == 2 and type(got[0]) is int and isinstance(
+        if isinstance(got, tuple) and len(got) == 2 and _int64(got[0]) and isinstance(
                 got[1], int):
             return [got[0], bool(got[1])]
         return None
@@ -389,7 +386,7 @@ class Host:
         self._next_lid = lid + 1
         fut: asyncio.Future[Any] = loop.create_future()
         self._calls[lid] = (fut, method)
-        self.effects.append(["send", lid, dst, method, data])
+        self.effects.append(["send", lid, dst, cut(method, 200), data])
         return fut
 
     def _reply(self, lid: int, data: bytes | None) -> None:
@@ -471,6 +468,9 @@ class Host:
             if type(value) is not bool and type(value) is not int:
                 raise self.api_error(f"ApplyMsg.{name} must be an int or a bool, not "
                                      f"{type(value).__name__}")
+            if type(value) is int and not _int64(value):
+                raise self.api_error(f"ApplyMsg.{name} is {_short(value, 60)}, beyond a "
+                                     "64-bit int")
             fields.append(value)
         snapshot = msg.snapshot
         if not isinstance(snapshot, (bytes, bytearray, memoryview)):
@@ -516,10 +516,12 @@ class Host:
         if self._log_left <= 0:
             return
         message = cut(message)
-        self._log_left -= len(message)
+        # What it costs in a report's JSON: non-ASCII characters are written \uXXXX.
+        self._log_left -= len(message) if message.isascii() else len(
+            message.encode("ascii", "backslashreplace"))
         if self._log_left <= 0:
             level, logger = "WARNING", "raftlab"
-            message = (f"more than {MAX_STEP_LOG:,} characters of log records in one step: "
+            message = (f"more than {MAX_STEP_LOG:,} bytes of log records in one step: "
                        "the rest of this step's are dropped")
         self.effects.append(["log", cut(level, 20), cut(logger, 200), message])
 
@@ -527,6 +529,11 @@ class Host:
 def _source_file(cls: type) -> str:
     module = sys.modules.get(cls.__module__)
     return str(getattr(module, "__file__", "") or "")
+
+
+def _int64(value: object) -> bool:
+    """An int (not a bool) that fits in 64 bits, as Go's does: a report carries no other."""
+    return type(value) is int and -(2 ** 63) <= value < 2 ** 63
 
 
 def _short(value: object, limit: int = 200) -> str:

@@ -13,14 +13,21 @@ student defined) becomes a ``Record`` subclass named after it, holding the
 fields it is given, with value equality; builtins and everything else are
 refused. Nothing the data names is imported or called.
 
-Two opcodes families need care beyond ``find_class``. The C unpickler sizes
+Three opcode families need care beyond ``find_class``. The C unpickler sizes
 its memo by the index a PUT or LONG_BINPUT names, and zeroes it: a dozen
-bytes could make the grader touch gigabytes. And the EXT opcodes skip
-``find_class`` for codes ``copyreg`` has cached. So bytes that contain none of
-those opcodes' bytes anywhere (``p``, ``r``, 0x82-0x84; most small values) go
-to the C unpickler, and the rest to the pure-Python one, which keeps its memo
-in a dict and here refuses EXT. The pure-Python one is slower (3 µs for a
-small command, 45 µs for a 100-entry snapshot, against 0.7 and 3).
+bytes could make the grader touch gigabytes. The EXT opcodes skip
+``find_class`` for codes ``copyreg`` has cached. And dict keys and set items
+are hashed as they are read, before any check: Python hashes a nested tuple
+recursively with no guard, so a deep one (150 KB of TUPLE1) crashes the
+process, and one that shares its parts takes exponential time. So bytes that
+contain none of those opcodes' bytes anywhere (most small values: an int, a
+short string, a list of them) go to the C unpickler; the rest go to the
+pure-Python one, which keeps its memo in a dict, refuses EXT, and checks each
+key's depth and size before hashing it. It is slower (3 µs for a small
+command, 45 µs for a 100-entry snapshot, against 0.7 and 3).
+
+A value names at most ``MAX_CLASSES`` classes; the Record classes made for
+them are cached, up to a bound.
 
 After decoding, the value is walked once (iteratively, shared parts counted
 each time they are reached), so a value that is too deep or too large, or
@@ -33,6 +40,7 @@ from __future__ import annotations
 import io
 import pickle
 import re
+from collections.abc import Callable
 from typing import Any, ClassVar, Final
 
 BUDGET: Final = 200_000
@@ -122,33 +130,132 @@ def _record_class(module: str, name: str) -> type[Record]:
     return cls
 
 
+MAX_CLASSES: Final = 100
+"""Most distinct classes one value may name (a Raft's messages use a handful)."""
+
+_MAX_CACHED: Final = 4096  # Record classes kept between decodes (then the cache starts over)
+
+
+def _find_class(unpickler: Any, module: str, name: str) -> type[Record]:
+    if module in ("builtins", "__builtin__", "copyreg", "copy_reg"):
+        raise SafeDecodeError(f"data that names {module}.{name}")
+    if not all(part.isidentifier() for part in (*module.split("."), *name.split("."))):
+        raise SafeDecodeError("data that names a class by a strange name")
+    names: set[str] = unpickler.names
+    names.add(f"{module}.{name}")
+    if len(names) > MAX_CLASSES:
+        raise SafeDecodeError(f"data that names more than {MAX_CLASSES} classes")
+    if len(_records) >= _MAX_CACHED:
+        _records.clear()  # Records compare by type name, so fresh classes are as good
+    return _record_class(module, name)
+
+
+def _refuse_persistent(unpickler: Any, pid: Any) -> Any:
+    raise SafeDecodeError("data with a persistent reference")
+
+
 def _refuse_extension(self: Any) -> None:
     raise SafeDecodeError("data that names a registered extension")
 
 
 class _Unpickler(pickle._Unpickler):  # the pure-Python one: see the module docstring
+    """Checks every dict key and set item before it is hashed: Python hashes a
+    nested tuple recursively, with no guard (a deep one would crash the process),
+    and a tuple sharing its parts can take exponential time to hash."""
+
     dispatch: ClassVar[dict[int, Any]] = dict(pickle._Unpickler.dispatch)
+    # the pure-Python unpickler's own state, which typeshed does not declare
+    stack: list[Any]
+    append: Callable[[Any], None]
+    pop_mark: Callable[[], list[Any]]
+
+    def __init__(self, file: io.BytesIO) -> None:
+        super().__init__(file)
+        self.names: set[str] = set()
+        self.left = KEY_BUDGET  # parts of keys this decode may still walk
+
+    find_class = _find_class
+    persistent_load = _refuse_persistent
+
+    def _keys(self, items: Any) -> Any:
+        for item in items:
+            self.left = _check_key(item, self.left)
+        return items
+
+    def load_dict(self) -> None:
+        items = self._keys(self.pop_mark())
+        self.append({items[i]: items[i + 1] for i in range(0, len(items), 2)})
+
+    def load_setitem(self) -> None:
+        value = self.stack.pop()
+        key = self.stack.pop()
+        self.left = _check_key(key, self.left)
+        self.stack[-1][key] = value
+
+    def load_setitems(self) -> None:
+        items = self.pop_mark()
+        self._keys(items[0::2])
+        target = self.stack[-1]
+        for i in range(0, len(items), 2):
+            target[items[i]] = items[i + 1]
+
+    def load_additems(self) -> None:
+        items = self._keys(self.pop_mark())
+        target = self.stack[-1]
+        if not isinstance(target, set):
+            raise SafeDecodeError("ADDITEMS on something that is not a set")
+        target.update(items)
+
+    def load_frozenset(self) -> None:
+        items = self._keys(self.pop_mark())  # first: pop_mark rebinds self.append
+        self.append(frozenset(items))
+
+    for _code, _load in ((pickle.DICT, load_dict), (pickle.SETITEM, load_setitem),
+                         (pickle.SETITEMS, load_setitems), (pickle.ADDITEMS, load_additems),
+                         (pickle.FROZENSET, load_frozenset)):
+        dispatch[_code[0]] = _load
     for _code in (pickle.EXT1, pickle.EXT2, pickle.EXT4):
         dispatch[_code[0]] = _refuse_extension
 
-    def find_class(self, module: str, name: str) -> Any:
-        if module in ("builtins", "__builtin__", "copyreg", "copy_reg"):
-            raise SafeDecodeError(f"data that names {module}.{name}")
-        if not all(part.isidentifier() for part in (*module.split("."), *name.split("."))):
-            raise SafeDecodeError("data that names a class by a strange name")
-        return _record_class(module, name)
 
-    def persistent_load(self, pid: Any) -> Any:
-        raise SafeDecodeError("data with a persistent reference")
+KEY_BUDGET: Final = 20_000
+"""Parts of dict keys and set items one decode may check (counting shared parts each
+time they are reached)."""
+
+
+def _check_key(key: Any, left: int) -> int:
+    """Refuse a key too deep or too large to hash safely; return the budget left."""
+    stack: list[tuple[Any, int]] = [(key, 0)]
+    while stack:
+        v, depth = stack.pop()
+        left -= 1
+        if left < 0:
+            raise SafeDecodeError(f"dict keys or set items of more than {KEY_BUDGET:,} parts")
+        if depth > MAX_DEPTH:
+            raise SafeDecodeError(f"a dict key or set item nested more than {MAX_DEPTH} "
+                                  "levels deep")
+        t = type(v)
+        if t is tuple or t is frozenset:
+            stack.extend((x, depth + 1) for x in v)
+        elif isinstance(v, Record):
+            stack.extend((x, depth + 1) for x in v.values())
+            stack.extend((x, depth + 1) for x in v.fields().values())
+    return left
 
 
 class _FastUnpickler(pickle.Unpickler):  # the C one, for bytes with no risky opcode
-    find_class = _Unpickler.find_class
-    persistent_load = _Unpickler.persistent_load
+    def __init__(self, file: io.BytesIO) -> None:
+        super().__init__(file)
+        self.names: set[str] = set()
+
+    find_class = _find_class
+    persistent_load = _refuse_persistent
 
 
-_RISKY: Final = re.compile(rb"[pr\x82-\x84]")
-"""The bytes of PUT, LONG_BINPUT and EXT1/2/4 (BINPUT's index is one byte: harmless)."""
+_RISKY: Final = re.compile(rb"[dprsu\x82-\x84\x90\x91]")
+"""Bytes of opcodes the C unpickler must not meet: PUT and LONG_BINPUT (a memo
+sized by their index; BINPUT's is one byte, harmless), EXT1/2/4, and those that
+hash keys or items as they go (DICT, SETITEM, SETITEMS, ADDITEMS, FROZENSET)."""
 
 
 def safe_decode(data: bytes, *, budget: int = BUDGET) -> Any:

@@ -52,6 +52,8 @@ from harness import (
     encode,
 )
 from harness._protocol import (
+    MAX_STEP_LOG,
+    MAX_TEXT,
     Frame,
     command_boot,
     command_call,
@@ -1461,3 +1463,21 @@ def test_the_same_commands_give_the_same_reports(lives: Any) -> None:
     kinds = {e[0] for step in first for e in step.effects}
     assert kinds == {"send", "log", "save", "offer"}  # the run did something
     assert drive(lives(Busy), 6) != first  # and what it did depends on the seed
+
+
+class Verbose(Base):
+    """Logs twice what a step may report, in non-ASCII text (six JSON bytes a character)."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        for _ in range(2 * MAX_STEP_LOG // MAX_TEXT):
+            logging.getLogger("raft").warning("é" * MAX_TEXT)
+
+
+def test_a_step_reports_at_most_max_step_log_bytes_of_log_and_says_so() -> None:
+    """A report stays under the protocol's JSON cap however much a step logs."""
+    logs = [e for e in Life(Verbose).boot().effects if e[0] == "log"]
+    notice = logs[-1]
+    assert notice[1:3] == ["WARNING", "raftlab"] and "the rest of this step's" in notice[3]
+    escaped = sum(len(e[3].encode("ascii", "backslashreplace")) for e in logs[:-1])
+    assert MAX_STEP_LOG - 6 * MAX_TEXT < escaped <= MAX_STEP_LOG

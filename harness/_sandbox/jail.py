@@ -1,6 +1,7 @@
 """Confining a sandbox process: who it runs as, what it may use, what it may call.
 
-    confine(Confinement(uid=61003, memory_mb=1024, cpu_seconds=65), keep=[fd], fork=False)
+    confine(Confinement(uid=61003, memory_mb=1024, cpu_seconds=65), keep=[fd], fork=True)
+    confine_life(keep=[r, w], paths=conf.paths, program=LIFE_PROGRAM)  # in its child
     kill_user(61003)            # as root: end every process of that user
     PROTECTIONS                 # what this machine could apply (for reports)
 
@@ -21,9 +22,18 @@
   * ``PR_SET_NO_NEW_PRIVS`` and a seccomp filter (Linux x86-64 and arm64) that
     refuses, with EPERM: opening files for writing and changing the file
     system, sockets, other processes (signals to anyone but itself, ptrace,
-    process_vm_*), sessions and groups, identities, IPC, mounts, kernel
+    process_vm_*, having the kernel signal one, changing another's limits,
+    priority or CPUs), sessions and groups, identities, IPC, mounts, kernel
     modules, io_uring, bpf and the like - and, when ``fork`` is False,
     starting processes or threads (clone, fork, exec).
+
+A run's zygote is confined so; each server life it forks inherits all of
+that (limits, user, environment, filter) and adds, with ``confine_life``, what
+a fork does not carry over or what is stricter for it: death with its parent,
+only its own descriptors, and ``LIFE_PROGRAM``, the filter without processes
+(built once: its rules name a pid no process has, so a life may signal no
+process at all, itself included, and change the limits of none but itself
+through pid 0).
 
 A refused call raises ``PermissionError`` in the student's code. What cannot
 be applied on this machine (seccomp elsewhere than Linux x86-64 / arm64, users
@@ -35,6 +45,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
+import functools
 import os
 import platform
 import resource
@@ -207,7 +218,9 @@ class Confinement:
     paths: tuple[int, ...] = ()
 
 
+@functools.cache
 def _libc() -> ctypes.CDLL | None:
+    """The C library (loaded once: a process forked later finds it loaded)."""
     try:
         return ctypes.CDLL(None, use_errno=True)
     except OSError:
@@ -284,7 +297,7 @@ class _SockFprog(ctypes.Structure):
     _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_char_p)]
 
 
-def install_seccomp(*, fork: bool) -> bool:
+def install_seccomp(*, fork: bool, program: bytes | None = None) -> bool:
     """Install the filter in this process (irreversible); False if it cannot be.
 
     With ``SECCOMP_FILTER_FLAG_SPEC_ALLOW``: by default the kernel also turns on
@@ -292,7 +305,8 @@ def install_seccomp(*, fork: bool) -> bool:
     switch between it and the trusted process cost tens of microseconds; they
     guard against side channels between processes, which a sandbox that holds
     no secret and is stepped in lockstep does not need."""
-    program = seccomp_program(fork=fork, pid=os.getpid())
+    if program is None:
+        program = seccomp_program(fork=fork, pid=os.getpid())
     libc = _libc()
     if program is None or libc is None:
         return False
@@ -418,6 +432,20 @@ def confine(conf: Confinement, *, keep: Iterable[int], fork: bool, session: bool
         os.setresgid(conf.uid, conf.uid, conf.uid)
         os.setresuid(conf.uid, conf.uid, conf.uid)
     return install_seccomp(fork=fork)
+
+
+_NO_PID: Final = 2**31 - 1  # above any pid_max (at most 2**22): no process has it
+
+LIFE_PROGRAM: Final = seccomp_program(fork=False, pid=_NO_PID)
+"""A server life's filter (see the module docstring); None on an unknown machine."""
+
+
+def confine_life(*, keep: Iterable[int], paths: Iterable[int], program: bytes | None) -> bool:
+    """Confine a server life, just forked from its confined zygote. Returns whether
+    its filter is in force."""
+    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    close_fds([*keep, *paths], devnull=False)
+    return program is not None and install_seccomp(fork=False, program=program)
 
 
 def _processes_of_user() -> int:

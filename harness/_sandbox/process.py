@@ -47,12 +47,14 @@ from . import sealed
 from .guards import Guards, set_spin_exit
 from .host import Host, capture_logs
 from .jail import (
+    LIFE_PROGRAM,
     PR_SET_CHILD_SUBREAPER,
     PR_SET_PDEATHSIG,
     Confinement,
     address_space_now,
     close_fds,
     confine,
+    confine_life,
     keep_sys_path_reachable,
     kill_user,
     prctl,
@@ -285,8 +287,7 @@ def _server(commands: int, reports: int, impl: Any, conf: Confinement,
             log_level: int) -> None:
     code = 0
     try:
-        confine(dataclasses.replace(conf, uid=None, processes=0), keep=[commands, reports],
-                fork=False, session=False)
+        confine_life(keep=[commands, reports], paths=conf.paths, program=LIFE_PROGRAM)
         serve(commands, reports, impl, log_level)
     except BaseException as e:
         code = 1

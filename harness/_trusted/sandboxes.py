@@ -354,6 +354,7 @@ class SandboxTransport:
         self.closed = False
         self._buffer = bytearray()
         os.set_blocking(commands, False)
+        os.set_blocking(reports, False)  # read first, poll only if nothing is there yet
         self._in = select.poll()
         self._in.register(reports, select.POLLIN)
         self._out = select.poll()
@@ -398,8 +399,11 @@ class SandboxTransport:
         usually arrives whole in one."""
         buffer = self._buffer  # a bytearray: a large frame's pieces append in linear time
         while len(buffer) < 4 or len(buffer) < 4 + read_size(buffer[:4]):
-            self._wait(self._in)
-            chunk = os.read(self.reports, 65536)
+            try:
+                chunk = os.read(self.reports, 65536)
+            except BlockingIOError:
+                self._wait(self._in)
+                continue
             if not chunk:
                 return None
             buffer += chunk

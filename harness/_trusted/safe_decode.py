@@ -22,8 +22,9 @@ recursively with no guard, so a deep one (150 KB of TUPLE1) crashes the
 process, and one that shares its parts takes exponential time. So bytes that
 contain none of those opcodes' bytes anywhere (most small values: an int, a
 short string, a list of them) go to the C unpickler; the rest go to the
-pure-Python one, which keeps its memo in a dict, refuses EXT, and checks each
-key's depth and size before hashing it. It is slower (3 µs for a small
+pure-Python one, which keeps its memo in a dict, refuses EXT and sets (not
+plain data anyway), and walks each dict key as ``check_plain`` walks a value
+before hashing it. It is slower (3 µs for a small
 command, 45 µs for a 100-entry snapshot, against 0.7 and 3).
 
 A value names at most ``MAX_CLASSES`` classes; the Record classes made for
@@ -179,17 +180,18 @@ class _Unpickler(pickle._Unpickler):  # the pure-Python one: see the module docs
 
     def _keys(self, items: Any) -> Any:
         for item in items:
-            self.left = _check_key(item, self.left)
+            self.left = _walk(item, self.left, _TOO_MANY_KEY_PARTS)
         return items
 
     def load_dict(self) -> None:
-        items = self._keys(self.pop_mark())
+        items = self.pop_mark()  # first: pop_mark rebinds self.append
+        self._keys(items[0::2])
         self.append({items[i]: items[i + 1] for i in range(0, len(items), 2)})
 
     def load_setitem(self) -> None:
         value = self.stack.pop()
         key = self.stack.pop()
-        self.left = _check_key(key, self.left)
+        self._keys([key])
         self.stack[-1][key] = value
 
     def load_setitems(self) -> None:
@@ -200,15 +202,10 @@ class _Unpickler(pickle._Unpickler):  # the pure-Python one: see the module docs
             target[items[i]] = items[i + 1]
 
     def load_additems(self) -> None:
-        items = self._keys(self.pop_mark())
-        target = self.stack[-1]
-        if not isinstance(target, set):
-            raise SafeDecodeError("ADDITEMS on something that is not a set")
-        target.update(items)
+        raise SafeDecodeError("a value of type set")  # not plain data: refused unhashed
 
     def load_frozenset(self) -> None:
-        items = self._keys(self.pop_mark())  # first: pop_mark rebinds self.append
-        self.append(frozenset(items))
+        raise SafeDecodeError("a value of type frozenset")
 
     for _code, _load in ((pickle.DICT, load_dict), (pickle.SETITEM, load_setitem),
                          (pickle.SETITEMS, load_setitems), (pickle.ADDITEMS, load_additems),
@@ -219,28 +216,10 @@ class _Unpickler(pickle._Unpickler):  # the pure-Python one: see the module docs
 
 
 KEY_BUDGET: Final = 20_000
-"""Parts of dict keys and set items one decode may check (counting shared parts each
-time they are reached)."""
+"""Parts of dict keys one decode may check (counting shared parts each time they
+are reached)."""
 
-
-def _check_key(key: Any, left: int) -> int:
-    """Refuse a key too deep or too large to hash safely; return the budget left."""
-    stack: list[tuple[Any, int]] = [(key, 0)]
-    while stack:
-        v, depth = stack.pop()
-        left -= 1
-        if left < 0:
-            raise SafeDecodeError(f"dict keys or set items of more than {KEY_BUDGET:,} parts")
-        if depth > MAX_DEPTH:
-            raise SafeDecodeError(f"a dict key or set item nested more than {MAX_DEPTH} "
-                                  "levels deep")
-        t = type(v)
-        if t is tuple or t is frozenset:
-            stack.extend((x, depth + 1) for x in v)
-        elif isinstance(v, Record):
-            stack.extend((x, depth + 1) for x in v.values())
-            stack.extend((x, depth + 1) for x in v.fields().values())
-    return left
+_TOO_MANY_KEY_PARTS: Final = f"dict keys of more than {KEY_BUDGET:,} parts"
 
 
 class _FastUnpickler(pickle.Unpickler):  # the C one, for bytes with no risky opcode
@@ -274,13 +253,19 @@ def safe_decode(data: bytes, *, budget: int = BUDGET) -> Any:
 
 def check_plain(value: Any, budget: int = BUDGET) -> None:
     """Refuse a value that is too deep, too large or not plain data."""
+    _walk(value, budget, f"a value of more than {budget:,} parts")
+
+
+def _walk(value: Any, left: int, too_many: str) -> int:
+    """Walk ``value`` (iteratively, shared parts counted each time they are reached):
+    refuse it if it is deeper than MAX_DEPTH, has more than ``left`` parts or holds
+    anything but plain data. Returns the parts left."""
     stack: list[tuple[Any, int]] = [(value, 0)]
-    left = budget
     while stack:
         v, depth = stack.pop()
         left -= 1
         if left < 0:
-            raise SafeDecodeError(f"a value of more than {budget:,} parts")
+            raise SafeDecodeError(too_many)
         if depth > MAX_DEPTH:
             raise SafeDecodeError(f"a value nested more than {MAX_DEPTH} levels deep")
         t = type(v)
@@ -297,3 +282,4 @@ def check_plain(value: Any, budget: int = BUDGET) -> None:
             stack.extend((x, depth + 1) for x in v.fields().values())
         else:
             raise SafeDecodeError(f"a value of type {t.__name__}")
+    return left

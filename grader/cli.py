@@ -39,7 +39,7 @@ from rich.console import Console
 from rich.text import Text
 
 from . import batch, bench, bundle, exports, handout, lint, report, traceview
-from .budget import FIGURES_PATH, Machine
+from .budget import FIGURES_PATH, Machine, rewrite_table
 from .impl import ImplError, resolve_impl
 from .integrity import Fingerprint, protect_for_sandboxes
 from .results import Results, TestRecord
@@ -325,9 +325,12 @@ def cmd_zoo(args: argparse.Namespace, console: Console) -> int:
 def cmd_bench(args: argparse.Namespace, console: Console) -> int:
     if args.figures:
         figures = bench.reference_figures()
-        exports.write_atomically(FIGURES_PATH, json.dumps(figures, indent=1) + "\n")
+        handout_md = FIGURES_PATH.parent.parent / "HANDOUT.md"  # source files, not results:
+        handout = rewrite_table(handout_md.read_text(encoding="utf-8"), figures)  # not private
+        FIGURES_PATH.write_text(json.dumps(figures, indent=1) + "\n", encoding="utf-8")
+        handout_md.write_text(handout, encoding="utf-8")
         console.print(f"wrote {FIGURES_PATH} ({len(figures['tests'])} tests, calibration "
-                      f"{figures['calibration']:.3f} s)")
+                      f"{figures['calibration']:.3f} s) and its table in {handout_md}")
         return EXIT_OK
     bench.run(args.json, calls_per_client=args.calls, suite=not args.no_suite)
     return EXIT_OK

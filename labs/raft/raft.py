@@ -45,6 +45,11 @@ from harness import ApplyMsg, ClientEnd, Persister
 #
 # In part 2D you'll want to send other kinds of messages (e.g. snapshots) on
 # apply_ch; for those set command_valid to False and snapshot_valid to True.
+#
+# apply_ch is like Go's unbuffered applyCh: put() returns only once the
+# tester has taken the message, and while it waits your handlers, your other
+# tasks and snapshot() may run. Re-read your state after every put()
+# (HANDOUT.md, section 3.6).
 
 
 @dataclass
@@ -73,8 +78,9 @@ class Raft:
         peers[]. This server's port is peers[me]. All the servers' peers[]
         lists have the same order. persister is a place for this server to
         save its persistent state, and also initially holds the most recent
-        saved state, if any. apply_ch is a queue on which the tester or
-        service expects Raft to put ApplyMsg messages. __init__ must return
+        saved state, if any. apply_ch is a channel on which the tester or
+        service expects Raft to put ApplyMsg messages (unbuffered: put()
+        returns once the message is taken). __init__ must return
         quickly, so it should start tasks for any long-running work.
         """
         self.peers = peers          # everyone's ends: peers[i] reaches server i

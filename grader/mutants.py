@@ -14,7 +14,7 @@ there), ``part``, ``bug`` (the bug in a student's words), ``source`` (paper
 section, Students' Guide, lab handout or bug report), ``expected`` (the tests
 expected to catch it, likeliest first: the zoo runs them first).
 
-48 mutants: 13 in 2A, 16 in 2B, 7 in 2C, 12 in 2D. A letter suffix (E7b,
+49 mutants: 13 in 2A, 16 in 2B, 7 in 2C, 13 in 2D. A letter suffix (E7b,
 R5b, S8b, ...) marks a variant of the catalog bug with that number; E16, R21
 and S14 are beyond the catalog. ``raftlab zoo --seeds 3`` kills every one.
 

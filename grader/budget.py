@@ -18,21 +18,21 @@ times the same workload where it runs, under the load it has, and scales:
     cap(test) = max(FLOOR, MULTIPLE x heaviest reference seed(test) x (calibration here / there))
 
 How the numbers were chosen. Seeds differ far more than machines: on reliable
-churn the reference takes from 0.6 to 7.7 s over 20 seeds (9.7 s at worst over
-200), so the cap starts from the heaviest seed, not the median. A correct
+churn the reference's median over 20 seeds is 2.1 s and its heaviest seed 12.1 s
+(in-process, one core), so the cap starts from the heaviest seed, not the median. A correct
 Raft written as students write it (committing fast, encoding the whole log on
 every append) measured 5-8x the reference on the same seed. MULTIPLE is 15:
 8x, times 1.3 for a seed heavier than the ones measured, times 1.4 for load
 the calibration did not see. FLOOR is 60 s, the cap every run had before. On
-the development machine the churn tests get about 120 s (in-process) and 200 s
+the development machine reliable churn gets about 180 s (in-process) and 200 s
 (sandboxed); every other test gets the floor.
 
 ``raftlab test`` warns (without failing) about a run that used more than a
 third of its cap: a grader three times slower would stop it.
 
 The figures are regenerated with ``raftlab bench --figures`` after the
-reference or the suite changes (tests/grader/test_budget.py checks that they
-cover every test and match HANDOUT.md's table).
+reference or the suite changes (raftlab's own tests check that they cover
+every test and match HANDOUT.md's table).
 """
 
 from __future__ import annotations

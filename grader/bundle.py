@@ -2,8 +2,8 @@
 
     raftlab gradescope-bundle autograder.zip [--rubric course.toml]
 
-The zip holds, at its root (Gradescope's contract, autograder_samples
-docs/specs.md):
+The zip holds, at its root (Gradescope's contract,
+https://gradescope-autograders.readthedocs.io/en/latest/specs/):
 
     setup.sh         installs Python >= 3.11 if needed, then raftlab into a venv
     run_autograder   grades /autograder/submission/raft.py and writes

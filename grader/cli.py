@@ -324,7 +324,10 @@ def cmd_zoo(args: argparse.Namespace, console: Console) -> int:
 
 def cmd_bench(args: argparse.Namespace, console: Console) -> int:
     if args.figures:
-        figures = bench.reference_figures()
+        try:
+            figures = bench.reference_figures()
+        except ImplError as e:  # a student's installation has no reference solution
+            raise UsageError(str(e)) from None
         handout_md = FIGURES_PATH.parent.parent / "HANDOUT.md"  # source files, not results:
         handout = rewrite_table(handout_md.read_text(encoding="utf-8"), figures)  # not private
         FIGURES_PATH.write_text(json.dumps(figures, indent=1) + "\n", encoding="utf-8")
@@ -341,8 +344,8 @@ def cmd_bench(args: argparse.Namespace, console: Console) -> int:
 
 def _add_impl(p: argparse.ArgumentParser) -> None:
     p.add_argument("--impl", default=os.environ.get("RAFTLAB_IMPL", "student"),
-                   help="student (labs/raft/raft.py, the default), reference, or a path to a "
-                        "raft.py")
+                   help="student (labs/raft/raft.py, the default), reference (instructors' "
+                        "installation only, not the student handout), or a path to a raft.py")
 
 
 def _add_jobs(p: argparse.ArgumentParser) -> None:
@@ -373,7 +376,7 @@ def build_parser() -> argparse.ArgumentParser:
                            "'scenarios'; nothing selects every test."),
                        epilog="examples:\n  raftlab test 2A\n  raftlab test backup --seed 7\n"
                               "  raftlab test 2B 2C --runs 20 -j 4 --json out.json\n"
-                              "  raftlab test --impl reference")
+                              "  raftlab test --impl reference    # instructors' copy only")
     p.add_argument("select", nargs="*", metavar="SELECT")
     _add_impl(p)
     p.add_argument("--seed", type=int, default=1, help="first seed (default 1)")
@@ -397,7 +400,8 @@ def build_parser() -> argparse.ArgumentParser:
                        formatter_class=fmt, description=(
                            "Grade an implementation: every test (MIT's and the scenarios) on "
                            "the rubric's seeds, points per test, per part and in total."),
-                       epilog="examples:\n  raftlab grade --impl reference\n"
+                       epilog="examples:\n  raftlab grade\n"
+                              "  raftlab grade --impl reference   # instructors' copy only\n"
                               "  raftlab grade --impl sub/raft.py --json r.json --junit r.xml\n"
                               "  raftlab grade --rubric course.toml --runs 5 "
                               "--gradescope results.json --timeout 540")
@@ -481,7 +485,8 @@ def build_parser() -> argparse.ArgumentParser:
                        formatter_class=fmt, description=lint.__doc__,
                        epilog="examples:\n  raftlab lint\n  raftlab lint sub/raft.py")
     p.add_argument("path", nargs="?", default="student", metavar="PATH",
-                   help="student (default), reference, or a path to a raft.py")
+                   help="student (default), reference (instructors' installation only), or a "
+                        "path to a raft.py")
     p.set_defaults(func=cmd_lint)
 
     p = sub.add_parser("handout", help="build the student distribution (no reference)",
@@ -491,11 +496,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("out", metavar="OUT", help="a new folder, or a path ending in .zip")
     p.set_defaults(func=cmd_handout)
 
-    p = sub.add_parser("zoo", help="run the suite against known-buggy mutants (kill matrix)",
+    p = sub.add_parser("zoo", help="run the suite against known-buggy mutants (instructors' "
+                                   "installation only)",
                        formatter_class=fmt, description=(
                            "Run every lab test against each mutant of the reference (a known "
                            "Raft bug put in), seed by seed, stopping a mutant at its first "
-                           "kill, and print the kill matrix."),
+                           "kill, and print the kill matrix. An instructor tool: the zoo and "
+                           "the reference are not part of the student handout."),
                        epilog="examples:\n  raftlab zoo\n  raftlab zoo --seeds 5 --json zoo.json\n"
                               "  raftlab zoo --only E3 R4 P1")
     p.add_argument("--seeds", type=_positive_int, default=3,
@@ -514,7 +521,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-suite", action="store_true", help="skip the suite timing")
     p.add_argument("--figures", action="store_true",
                    help=f"measure the reference per test (3 seeds, both modes) and write "
-                        f"{FIGURES_PATH.name}, which caps and warnings scale from")
+                        f"{FIGURES_PATH.name}, which caps and warnings scale from "
+                        "(instructors' installation only)")
     p.set_defaults(func=cmd_bench)
     return parser
 

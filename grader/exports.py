@@ -5,8 +5,8 @@
     junit_xml(results) -> str
     write_atomically(path, text)                          never a half-written file
 
-Gradescope's format (gradescope/autograder_samples, docs/specs.md): a top
-level ``score``, ``execution_time``, ``output`` (+ ``output_format``),
+Gradescope's format (https://gradescope-autograders.readthedocs.io/en/latest/specs/):
+a top level ``score``, ``execution_time``, ``output`` (+ ``output_format``),
 ``test_output_format``, ``visibility``, ``stdout_visibility`` and ``tests``,
 each with ``name``, ``number``, ``score``, ``max_score``, ``status``,
 ``output``, ``tags`` and ``visibility``. Outputs use the ``ansi`` format, so

@@ -1,7 +1,7 @@
 """Finding and loading the Raft implementation under test.
 
     path = resolve_impl("student")     # labs/raft/raft.py
-    path = resolve_impl("reference")   # reference/raft/raft.py
+    path = resolve_impl("reference")   # the reference solution (instructors' copy only)
     path = resolve_impl("sub/raft.py") # any file with a class Raft
     impl = load_impl(path)             # in-process: a checked SourceImpl
     text = read_source(path)           # the text a sandbox is given

@@ -118,7 +118,7 @@ def protect_for_sandboxes(*, private: list[Path]) -> list[str]:
     ``reference/`` loses "other" access (noted in the returned lines). A folder
     in ``private`` that others can read (other students' submissions) is an
     IntegrityError whose message names the fix. Not root: nothing to do here
-    (the README's threat model says what then holds)."""
+    (the results' ``protections`` say what then holds)."""
     if not is_root():
         return []
     notes = []

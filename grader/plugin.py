@@ -38,7 +38,8 @@ from harness import LabResult, SourceImpl, run_lab_test
 from . import traceview
 from .impl import ImplError, load_impl, resolve_impl
 
-IMPL_HELP = "Raft implementation: student, reference, or a path to a raft.py (env RAFTLAB_IMPL)"
+IMPL_HELP = ("Raft implementation: student, reference (instructors' installation only), or a "
+             "path to a raft.py (env RAFTLAB_IMPL)")
 SEED_HELP = "seed of the simulation, or 'random' (env RAFTLAB_SEED; default 1)"
 
 

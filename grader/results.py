@@ -8,9 +8,9 @@
 This module knows nothing of the harness, pytest or rich: the worker builds
 records, the report renders them, the exports serialise them. The JSON layout
 is versioned (``SCHEMA_VERSION``) and described by ``results.schema.json``
-shipped next to this file; fields other tools rely on are those of
-ARCHITECTURE.md: top level ``impl``, ``python``, ``raftlab_version``,
-``tests``, ``summary``; each test ``name``, ``part``, ``seed``, ``passed``,
+shipped next to this file. The fields other tools may rely on: top level
+``impl``, ``python``, ``raftlab_version``, ``tests``, ``summary``; each
+test ``name``, ``part``, ``seed``, ``passed``,
 ``message``, ``sim_time``, ``wall_time``, ``peers``, ``rpcs``, ``bytes``,
 ``commits``, ``replay``.
 

@@ -8,8 +8,8 @@ Each is a stand-in owned by the server life's ``Host``: a call becomes a
 "send" in the host's report and returns when the trusted side says how it
 ended; a save becomes a "save"; a put becomes an "offer" and returns once the
 tester has taken the message, as a send on Go's unbuffered ``applyCh`` does.
-Their behaviour is the student API's (``student-api.md``), checked here so a
-mistake fails at the line that made it, with a message that names the fix.
+Their behaviour is the student API's (HANDOUT.md, section 3), checked here so
+a mistake fails at the line that made it, with a message that names the fix.
 """
 
 from __future__ import annotations

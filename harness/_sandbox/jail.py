@@ -37,7 +37,8 @@ through pid 0).
 
 A refused call raises ``PermissionError`` in the student's code. What cannot
 be applied on this machine (seccomp elsewhere than Linux x86-64 / arm64, users
-when not root) is listed in ``PROTECTIONS`` and in the README's threat model.
+when not root) is listed in ``PROTECTIONS`` and in every graded results JSON
+(``protections``).
 """
 
 from __future__ import annotations
@@ -499,7 +500,7 @@ def seccomp_works() -> bool:
 
 
 def protections(*, root: bool, seccomp: bool) -> dict[str, bool]:
-    """What holds on this machine, by name (for reports and the README's table)."""
+    """What holds on this machine, by name (for reports and the results' ``protections``)."""
     return {
         "separate process per server life": True,
         "verdict made outside the sandbox": True,

@@ -1,7 +1,7 @@
 """Loading the implementation under test: a submission's module and its Raft class.
 
     impl = SourceImpl(path, source)   # a raft.py: compiled once, run fresh per server life
-    impl = ModuleImpl("tests.harness.fakeraft", "FakeRaft")   # trusted code by import name
+    impl = ModuleImpl("package.module", "FakeRaft")   # trusted code, by import name
     impl = ClassImpl(SomeClass)        # in-process only: a class you already hold
     cls = impl.load()                  # the class; LoadError if unusable
 

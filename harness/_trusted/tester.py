@@ -18,7 +18,7 @@ Student code is only ever called through a server life's handle
 malformed return values become a StudentError that says which method of which
 server misbehaved. ``rafts[i]`` is server i's handle (None while it is down).
 
-What config.go does that is kept (mit-raft-tests.md section 3):
+What config.go does that is kept (HANDOUT.md's appendix 9 lists where raftlab differs):
   * ``crash1`` disconnects, deletes the server, copies the persister before
     ``kill()`` and again after, so the next life gets exactly the bytes saved
     before the kill; after ``kill()`` nothing of that life runs again.

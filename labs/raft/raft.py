@@ -163,7 +163,7 @@ class Raft:
             asyncio.create_task(self.send_request_vote(i, args))
 
         There is no need to implement your own timeouts around call().
-        Look at the comments in harness/_network.py for more details.
+        HANDOUT.md, section 3.2 (Calling another server), has the details.
         """
         reply: RequestVoteReply | None = await self.peers[server].call("request_vote", args)
         return reply

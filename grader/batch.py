@@ -24,13 +24,16 @@ from rich.table import Table
 
 from . import exports, report
 from .integrity import Fingerprint, IntegrityError, protect_for_sandboxes
-from .results import PARTS, Results
+from .results import CORE_PARTS, OPTIONAL_PARTS, PARTS, Results
 from .rubric import Rubric
 from .session import Plan, run_plan, unloadable
 from .suite_index import select
 
-CSV_FIELDS = ["student", "score", "max", *PARTS, "runs", "passed", "failed", "errors",
-              "internal_errors", "not_run", "problem"]
+CSV_FIELDS = ["student", "score", "max", *CORE_PARTS, "runs", "passed", "failed", "errors",
+              "internal_errors", "not_run", "problem", *OPTIONAL_PARTS, "bonus", "bonus_max"]
+"""Columns instructors' scripts read: new ones go at the end. ``score`` is the grade's
+total, bonus points included (it may exceed ``max``, which leaves bonus parts out);
+``bonus`` and ``bonus_max`` are the bonus points earned and available."""
 
 
 class BatchError(ValueError):
@@ -65,7 +68,8 @@ def csv_row(student: str, results: Results) -> dict[str, object]:
             **{p: parts.get(p, {}).get("score", 0) for p in PARTS},
             "runs": summary["runs"], "passed": summary["passed"], "failed": summary["failed"],
             "errors": summary["error"], "internal_errors": summary["harness_error"],
-            "not_run": summary["not_run"], "problem": problem}
+            "not_run": summary["not_run"], "problem": problem,
+            "bonus": grade.get("bonus", 0), "bonus_max": grade.get("bonus_max", 0)}
 
 
 def run_batch(folder: Path, csv_path: Path, out_dir: Path | None, rubric: Rubric, *,
@@ -75,7 +79,7 @@ def run_batch(folder: Path, csv_path: Path, out_dir: Path | None, rubric: Rubric
     grader) can cost the others their grades. Returns the exit status."""
     subs = discover(folder)
     out_dir = out_dir or csv_path.with_name(csv_path.stem + "-json")
-    tests = select([])
+    tests = rubric.graded(select([]))
     try:
         notes = protect_for_sandboxes(private=[folder])
     except IntegrityError as e:
@@ -120,12 +124,13 @@ def run_batch(folder: Path, csv_path: Path, out_dir: Path | None, rubric: Rubric
                 record(student, unloadable(str(path), tests, rubric.seeds(),
                                            "not graded (interrupted)", sandbox=True))
     table = Table(title=f"Batch: {folder}", title_justify="left")
-    for name in ("student", "score", "max", *PARTS, "problem"):
+    columns = ("student", "score", "max", *PARTS, "bonus", "problem")
+    for name in columns:
         table.add_column(name, justify="left" if name in ("student", "problem") else "right")
     for student in sorted(rows):
         row = rows[student]
         table.add_row(*(f"{row[k]:g}" if isinstance(row[k], float) else str(row[k])
-                        for k in ("student", "score", "max", *PARTS, "problem")))
+                        for k in columns))
     report.print_table(console, table)
     console.print(f"wrote {csv_path} and {len(rows)} JSON files in {out_dir}")
     stopped = next((r.stopped for r in graded.values() if r.stopped), None)

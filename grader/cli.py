@@ -7,7 +7,7 @@
     raftlab replay TEST --seed N [--impl ...] [--check-determinism] [--full] [--jsonl FILE]
     raftlab batch DIR --csv FILE [--out DIR] [--rubric FILE] [-j J]
     raftlab gradescope-bundle OUT.zip [--rubric FILE]
-    raftlab zoo [--seeds K] [--json FILE] [--only ID...]
+    raftlab zoo [--seeds K] [--json FILE] [--only ID...] [--reference first|second|both]
     raftlab lint [PATH]
     raftlab handout OUT
     raftlab bench [--json FILE]
@@ -15,8 +15,9 @@
 Student code runs only in worker processes (``grader.worker``), never here.
 
 Exit codes (every command):
-    0  everything ran and every test passed (grade: full marks)
-    1  some test failed, or the submission could not be loaded
+    0  everything ran and every test passed (grade: full marks, bonus included)
+    1  some test failed (one of the optional part 2E too, when it ran), or the
+       submission could not be loaded
     2  usage error (bad option, unknown test, unreadable rubric)
     3  raftlab itself failed, or the global time budget ran out before the end
   130  interrupted (Ctrl-C or SIGTERM): the runs that finished are reported and written
@@ -43,10 +44,10 @@ from .budget import FIGURES_PATH, Machine, rewrite_table
 from .impl import ImplError, resolve_impl
 from .integrity import Fingerprint, protect_for_sandboxes
 from .results import Results, TestRecord
-from .rubric import RubricError, load_rubric
+from .rubric import Rubric, RubricError, load_rubric
 from .runner import WorkerPool, default_workers
 from .session import Plan, raftlab_version, replay_command, run_plan, unloadable
-from .suite_index import SelectionError, select
+from .suite_index import SelectionError, all_tests, select
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 EXIT_OK = 0
@@ -85,6 +86,17 @@ def _selection(tokens: list[str], *, include_scenarios: bool = True) -> list[str
         raise UsageError(str(e)) from None
 
 
+def _rubric(path: str | None) -> Rubric:
+    """The rubric, checked against the suite (a part with points and no tests, a
+    test that does not exist): a usage error rather than a grade that is wrong."""
+    try:
+        rubric = load_rubric(path)
+        rubric.check_suite(list(all_tests()))
+    except RubricError as e:
+        raise UsageError(str(e)) from None
+    return rubric
+
+
 def _deadline(timeout: float | None) -> float | None:
     return None if timeout is None else time.monotonic() + timeout
 
@@ -120,17 +132,14 @@ def cmd_test(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_grade(args: argparse.Namespace, console: Console) -> int:
-    try:
-        rubric = load_rubric(args.rubric)
-    except RubricError as e:
-        raise UsageError(str(e)) from None
+    rubric = _rubric(args.rubric)
     if args.runs is not None:
         rubric.seed_list = [args.seed_base + i for i in range(args.runs)]
     if args.missing_ok and not Path(args.impl).exists():
         label, path = args.impl, Path(args.impl)
     else:
         label, path = _impl(args.impl)
-    tests = _selection([])
+    tests = rubric.graded(_selection([]))  # a part the rubric leaves out is not run
     started = time.monotonic()
     results = Results(impl=label, command=_command_line(), raftlab_version=raftlab_version(),
                       mode="sandboxed")
@@ -260,10 +269,7 @@ def _compare_runs(console: Console, d1: str | None, t1: list[dict[str, object]],
 
 
 def cmd_batch(args: argparse.Namespace, console: Console) -> int:
-    try:
-        rubric = load_rubric(args.rubric)
-    except RubricError as e:
-        raise UsageError(str(e)) from None
+    rubric = _rubric(args.rubric)
     if args.runs is not None:
         rubric.seed_list = [args.seed_base + i for i in range(args.runs)]
     try:
@@ -276,10 +282,7 @@ def cmd_batch(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_bundle(args: argparse.Namespace, console: Console) -> int:
-    try:
-        load_rubric(args.rubric)
-    except RubricError as e:
-        raise UsageError(str(e)) from None
+    _rubric(args.rubric)
     out = bundle.build_bundle(Path(args.out), rubric=Path(args.rubric) if args.rubric else None)
     console.print(f"wrote {out} ({out.stat().st_size:,} bytes): upload it as the Gradescope "
                   "autograder (setup.sh and run_autograder at the root)")
@@ -317,7 +320,7 @@ def cmd_zoo(args: argparse.Namespace, console: Console) -> int:
                          "handout") from None
     try:
         return zoo.main(seeds=args.seeds, json_path=args.json, only=args.only, workers=args.jobs,
-                        console=console)
+                        console=console, reference=args.reference)
     except (ValueError, ImplError) as e:
         raise UsageError(str(e)) from None
 
@@ -364,16 +367,19 @@ def build_parser() -> argparse.ArgumentParser:
     fmt = argparse.RawDescriptionHelpFormatter
     parser = argparse.ArgumentParser(
         prog="raftlab", formatter_class=fmt,
-        description="A deterministic-simulation Raft lab (MIT 6.5840 parts 2A-2D).",
+        description="A deterministic-simulation Raft lab (MIT 6.5840 parts 2A-2D, and the "
+                    "optional part 2E: PreVote and CheckQuorum).",
         epilog=__doc__.split("Exit codes", 1)[1].join(["Exit codes", ""]) if __doc__ else "")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
     p = sub.add_parser("test", help="run lab tests with live progress and a per-test table",
                        formatter_class=fmt, description=(
-                           "Run lab tests against an implementation. SELECT is a part (2A), a "
-                           "test name (test_backup_2b or backup_2b), part of a name, 'mit' or "
-                           "'scenarios'; nothing selects every test."),
+                           "Run lab tests against an implementation. SELECT is a part (2A ... "
+                           "2E), a test name (test_backup_2b or backup_2b), part of a name, "
+                           "'mit' or 'scenarios'; nothing selects every test, the optional "
+                           "part 2E's included (reported apart: a bonus in the default "
+                           "rubric)."),
                        epilog="examples:\n  raftlab test 2A\n  raftlab test backup --seed 7\n"
                               "  raftlab test 2B 2C --runs 20 -j 4 --json out.json\n"
                               "  raftlab test --impl reference    # instructors' copy only")
@@ -398,8 +404,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("grade", help="points per test and per part from a rubric",
                        formatter_class=fmt, description=(
-                           "Grade an implementation: every test (MIT's and the scenarios) on "
-                           "the rubric's seeds, points per test, per part and in total."),
+                           "Grade an implementation: every test the rubric gives points to "
+                           "(MIT's, the scenarios and, in the default rubric, the optional part "
+                           "2E as a bonus) on the rubric's seeds; points per test, per part and "
+                           "in total, bonus points on top of the maximum."),
                        epilog="examples:\n  raftlab grade\n"
                               "  raftlab grade --impl reference   # instructors' copy only\n"
                               "  raftlab grade --impl sub/raft.py --json r.json --junit r.xml\n"
@@ -504,11 +512,15 @@ def build_parser() -> argparse.ArgumentParser:
                            "kill, and print the kill matrix. An instructor tool: the zoo and "
                            "the reference are not part of the student handout."),
                        epilog="examples:\n  raftlab zoo\n  raftlab zoo --seeds 5 --json zoo.json\n"
-                              "  raftlab zoo --only E3 R4 P1")
+                              "  raftlab zoo --only E3 R4 P1\n  raftlab zoo --reference second")
     p.add_argument("--seeds", type=_positive_int, default=3,
                    help="seeds to try before a mutant counts as surviving (default 3)")
     p.add_argument("--json", metavar="FILE", help="write the outcome as JSON")
     p.add_argument("--only", nargs="+", metavar="ID", help="only these mutants")
+    p.add_argument("--reference", choices=("first", "second", "both"),
+                   help="whose mutants: the reference's, the second reference's (raftlab's "
+                        "own tests hold it: an instructor's clone has it), or both (the "
+                        "default, where the second reference is present)")
     _add_jobs(p)
     p.set_defaults(func=cmd_zoo)
 

@@ -11,6 +11,11 @@ a top level ``score``, ``execution_time``, ``output`` (+ ``output_format``),
 each with ``name``, ``number``, ``score``, ``max_score``, ``status``,
 ``output``, ``tags`` and ``visibility``. Outputs use the ``ansi`` format, so
 rich's colours show on Gradescope as in a terminal.
+
+Bonus parts (the default rubric's 2E): the top-level ``score`` is the grade's
+total, bonus included, so it may exceed the assignment's maximum (Gradescope
+shows it as extra credit); a bonus test's entry keeps its ``max_score``, says
+"(bonus)" in its name and output, and is tagged ``bonus``.
 """
 
 from __future__ import annotations
@@ -79,17 +84,21 @@ def gradescope(results: Results, grade: dict[str, Any], execution_time: float) -
             lines.append(f"\n{t['ungraded_runs']} runs not graded (raftlab internal error or "
                          "time budget); they cost no points")
         output = "".join(lines) + "\n"
+        bonus = bool(t.get("bonus"))
+        if bonus:
+            output = (f"(bonus) part {t['part']} is a bonus: its points are added on top of "
+                      f"the maximum of {grade['max']:g}\n") + output
         if t["name"] in failures:
             output += report.to_text(report.failure_panel(failures[t["name"]]), width=110)
         tests.append({
-            "name": f"{t['part']}: {t['name']}",
+            "name": f"{t['part']}{' (bonus)' if bonus else ''}: {t['name']}",
             "number": f"{section}.{within[t['part']]}",
             "score": t["score"],
             "max_score": t["max_score"],
             "status": "passed" if t["status"] == "passed" else "failed",
             "output": output,
             "output_format": "ansi",
-            "tags": [t["part"]],
+            "tags": [t["part"], "bonus"] if bonus else [t["part"]],
             "visibility": "visible",
         })
     head = [report.summary_line(results)]

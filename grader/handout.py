@@ -7,7 +7,9 @@ It holds what students need - the harness, the grader and the lab suite,
 the skeleton ``labs/raft/raft.py``, HANDOUT.md, a README written for students
 (README.students.md, shipped as README.md) and the project file - and nothing
 instructors keep: no ``reference/``, no mutant zoo (its mutants quote the
-reference), no raftlab tests (they run against the reference), no CI, and
+reference), no rule table (``grader/rules.py``: its gaps name the bugs the
+tests miss; HANDOUT.md holds what students need of it, rendered as an
+appendix), no raftlab tests (they run against the reference), no CI, and
 not the instructors' README. In it, ``--impl reference`` and ``raftlab zoo``
 say they are not part of the installation.
 
@@ -34,13 +36,16 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("harness", "grader", "labs")
 FILES = ("pyproject.toml", "HANDOUT.md", ".gitignore")
 STUDENTS_README = "README.students.md"  # shipped as README.md, in place of the instructors'
-INSTRUCTORS_ONLY = ("grader/mutants.py", "grader/zoo.py")  # the mutants quote the reference
+# The mutants quote the reference; the rule table's gaps list the bugs the tests miss.
+INSTRUCTORS_ONLY = ("grader/mutants.py", "grader/zoo.py", "grader/rules.py")
+RULES_SOURCE = "grader/rules.py"  # HANDOUT.md's rule table appendix says it is made from it
 
 # The repository's top folders, shipped or not: a path under one of them is a
 # repository path. (A bare top folder, as in "no reference/ here", names no file.)
 REPO_FOLDERS = ("harness", "grader", "labs", "reference", "tests", ".ci")
 # What a file may name although it is not shipped: the builder lists what it leaves out.
-ALLOWED_MISSING = {"grader/handout.py": frozenset((*INSTRUCTORS_ONLY, STUDENTS_README))}
+ALLOWED_MISSING = {"grader/handout.py": frozenset((*INSTRUCTORS_ONLY, STUDENTS_README)),
+                   "HANDOUT.md": frozenset((RULES_SOURCE,))}
 
 
 class HandoutError(ValueError):

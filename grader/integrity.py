@@ -14,9 +14,10 @@ check is the last line: if the code changed anyway, grading stops with that
 copy and says which files changed, rather than grade on with modified code.
 
 As root, sandboxes run as an unprivileged user of their own. What it must not
-read is made unreadable to it (``reference/``: its mode loses "other" access, and
-the grader says so), or grading refuses to start with the fix to apply (a
-folder of other students' submissions). Results are written with mode 0600.
+read is made unreadable to it (``reference/``, and the second reference that
+raftlab's own tests use: their modes lose "other" access, and the grader says
+so), or grading refuses to start with the fix to apply (a folder of other
+students' submissions). Results are written with mode 0600.
 """
 
 from __future__ import annotations
@@ -112,22 +113,29 @@ def _readable_by_others(path: Path) -> bool:
         return False
 
 
+SOLUTIONS = (("reference",), ("tests", "reference2"))
+"""Folders of the install (under ROOT) that hold a whole Raft solution: the
+reference, and the second reference raftlab's own tests use (an instructor's
+clone has it; a student handout has neither)."""
+
+
 def protect_for_sandboxes(*, private: list[Path]) -> list[str]:
     """As root: make sure sandboxes (their own user) cannot read what they must not.
 
-    ``reference/`` loses "other" access (noted in the returned lines). A folder
+    The folders of SOLUTIONS lose "other" access (noted in the returned lines). A folder
     in ``private`` that others can read (other students' submissions) is an
     IntegrityError whose message names the fix. Not root: nothing to do here
     (the results' ``protections`` say what then holds)."""
     if not is_root():
         return []
     notes = []
-    reference = ROOT / "reference"
-    if reference.is_dir() and _readable_by_others(reference):
-        mode = os.stat(reference).st_mode
-        os.chmod(reference, mode & ~(stat.S_IROTH | stat.S_IWOTH | stat.S_IXOTH))
-        notes.append(f"made {reference} unreadable to other users, so that sandboxes cannot "
-                     "read the reference solution")
+    for parts in SOLUTIONS:
+        reference = ROOT.joinpath(*parts)
+        if reference.is_dir() and _readable_by_others(reference):
+            mode = os.stat(reference).st_mode
+            os.chmod(reference, mode & ~(stat.S_IROTH | stat.S_IWOTH | stat.S_IXOTH))
+            notes.append(f"made {reference} unreadable to other users, so that sandboxes "
+                         "cannot read a reference solution")
     for path in private:
         if path.is_dir() and _readable_by_others(path):
             raise IntegrityError(

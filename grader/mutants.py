@@ -1,6 +1,7 @@
 """The mutant zoo's catalog: known Raft bugs, each a small named edit of the reference.
 
     MUTANTS                     every mutant, in catalog order
+    MASKED_BY_2E                2A-2D bugs that the reference's 2E switches make harmless
     build_source(m, reference)  the mutant's source (raises MutantError if stale)
 
 A mutant is the reference with one bug put in: ``edits`` are (old, new) text
@@ -14,16 +15,26 @@ there), ``part``, ``bug`` (the bug in a student's words), ``source`` (paper
 section, Students' Guide, lab handout or bug report), ``expected`` (the tests
 expected to catch it, likeliest first: the zoo runs them first).
 
-49 mutants: 13 in 2A, 16 in 2B, 7 in 2C, 13 in 2D. A letter suffix (E7b,
-R5b, S8b, ...) marks a variant of the catalog bug with that number; E16, R21
-and S14 are beyond the catalog. ``raftlab zoo --seeds 3`` kills every one.
+65 mutants: 15 in 2A, 18 in 2B, 7 in 2C, 15 in 2D, 10 in 2E. A letter suffix
+(E7b, R5b, S8b, ...) marks a variant of the catalog bug with that number; E16,
+E17, E21, R21 and S14 are beyond the catalog. ``raftlab zoo --seeds 3`` kills
+every one. E8, R12, R12b, S3 and S5, once out of the suite's reach, are killed
+by scenarios written for them (test_stale_vote_scenario_2a,
+test_stale_append_reply_scenario_2b, test_snapshot_keep_suffix_scenario_2d,
+test_stale_snapshot_scenario_2d).
+
+V: part 2E (optional), beyond the catalog: bugs in PreVote and CheckQuorum,
+which plain Raft does not have. Every mutant edits the reference as shipped,
+both 2E switches on, so the 2A-2D mutants are bugs of a Raft that has PreVote
+and CheckQuorum too (R1 also drops the log check from the pre-vote, which asks
+the vote's question). All but V1 and V3 are killed by 2E tests on seed 1; V1
+(a pre-candidate raises its own term, which only the cut-off server sees) by
+an unreliable 2E test or persist2 on seed 2, V3 by persist2 on seed 1.
 
 Catalog bugs left out, because in this reference they are equivalent or out
 of the suite's reach (all but R14 and P6 were tried; none is killed within 3 seeds):
   E1   no timer reset on granting a vote: the new leader heartbeats at once
   E2   timer reset on every RequestVote: elections only slow down, within the 5 s
-  E8   stale or duplicate vote replies counted: needs a granted reply delayed
-       past the next election, and a rival winning that term with the same voter
   E13  next/match_index kept from an earlier leadership: the stale state only
        matters if the follower's log shrank meanwhile (E13b, a wrong
        initialisation of match_index, is kept instead)
@@ -32,9 +43,6 @@ of the suite's reach (all but R14 and P6 were tried; none is killed within 3 see
   R8   commit_index = leader_commit without the min: every AppendEntries
        carries the leader's whole suffix, so leader_commit <= last new entry
        always (likewise its min(leader_commit, last log index) form)
-  R12  stale AppendEntries replies handled: match_index comes from the RPC's
-       own arguments, max() keeps it monotonic, and commits need a
-       current-term entry
   R14  next_index decremented on a higher-term rejection: the leader steps
        down first and next_index is reinitialised on election
   R16  case 3 backed up to XIndex: the clamp at match_index + 1 makes it a
@@ -45,10 +53,37 @@ of the suite's reach (all but R14 and P6 were tried; none is killed within 3 see
        only between events, never between a reply and the next callback
   P6   term and vote saved in two separate calls: persist() never awaits, so
        the two saves are atomic
-  S3, S4, S5, S10b, S11: the branches they break are reached only by
+  S4, S10b, S11: the branches they break are reached only by
        duplicated, long-delayed or overlapping InstallSnapshot / Snapshot
        calls, which the reference (one RPC in flight per peer) and the
        tester (apply and snapshot in step) do not produce within 3 seeds
+  E3   (kept as MASKED_BY_2E) stale AppendEntries resetting the timer: under
+       CheckQuorum a deposed leader, which hears no replies, falls silent
+       within an election timeout, so an election is only delayed by that much
+  E19  (kept as MASKED_BY_2E) no timer reset on standing for election: with
+       PreVote the pre-candidate resets it, so the candidate never spins
+PreVote and CheckQuorum bugs left out (all tried; none is killed within 3 seeds but one, as noted):
+  a granted pre-vote resets the election timer: elections only slow down (as E2)
+  a granted pre-vote sets voted_for (in the current term): the real RequestVote
+       that follows carries the next term and clears it (V3, which also takes
+       the pre-vote's term, is kept)
+  pre-votes granted by a leader: the candidate it would help cannot hear the
+       leader, and the grant travels the link the leader's heartbeats do (V10,
+       pre-votes granted without the lease by a follower, is kept)
+  stale-term AppendEntries counted as hearing from a leader: as E3, CheckQuorum
+       silences the stale leader within an election timeout
+  a candidate whose election times out stands again without a pre-vote: no
+       2E test cuts a server off while it is a candidate (a follower or a
+       leader); test_stale_vote_scenario_2a fails it, but only because its
+       held network never lets the two servers stand in the same term
+  a pre-candidate stepping down on a granted reply of a higher term: costs one
+       election timeout, and only when a voter is already in the asked term
+  a grant from an earlier pre-vote round counted (the round check dropped):
+       rounds ask for the same term unless it changed (V5, which never clears
+       the pre-votes, is kept)
+  CheckQuorum counting only successful replies, keeping the replies of an
+       earlier leadership, stepping down by standing for election, or a 3 s
+       window: slower, not wrong, within the tests' bounds
 """
 
 from __future__ import annotations
@@ -95,21 +130,14 @@ def build_source(mutant: Mutant, reference: str) -> str:
 MUTANTS: tuple[Mutant, ...] = (
     # -------- 2A: leader election
     Mutant(
-        id="E3", part="2A",
-        bug="I reset my election timer whenever an AppendEntries arrives, even from an old term",
-        source="Students' Guide, 'Livelocks'; Figure 2, AppendEntries receiver 1",
-        expected=("test_stale_leader_scenario_2a",),
-        edits=(("""        if args.term < self.current_term:
-            return AppendEntriesReply(self.current_term, False)""",
-                """        if args.term < self.current_term:
-            self.reset_election_timer()
-            return AppendEntriesReply(self.current_term, False)"""),)),
-    Mutant(
         id="E4", part="2A",
         bug="I grant my vote without checking whether I already voted in this term",
         source="Figure 2, RequestVote receiver 2",
         expected=("test_double_vote_scenario_2a", "test_many_elections_2a"),
-        edits=(("and self.voted_for in (None, args.candidate_id)", "and True"),)),
+        edits=(("""                and self.voted_for in (None, args.candidate_id)
+                and self.candidate_up_to_date(args)):""",
+                """                and True
+                and self.candidate_up_to_date(args)):"""),)),
     Mutant(
         id="E5", part="2A",
         bug="whenever I step down to follower I clear voted_for, even when the term does not change",
@@ -198,8 +226,14 @@ MUTANTS: tuple[Mutant, ...] = (
         source="Figure 2, Rules for Servers, Followers 2 (only followers and candidates time out)",
         expected=("test_figure8_unreliable_2c",),
         edits=(("""            elif self.role == LEADER:
-                self.reset_election_timer()  # leaders do not time out
-            else:""", """            else:"""),)),
+                self.reset_election_timer()  # leaders do not time out ...
+                if CHECK_QUORUM and not self.heard_from_quorum():
+                    # ... but under CheckQuorum (part 2E) a leader that a
+                    # majority no longer answers steps down: it may be
+                    # heard, but it cannot commit anything.
+                    log.info("S%d: no reply from a majority, steps down", self.me)
+                    self.become_follower(self.current_term)
+            elif PRE_VOTE:""", """            elif PRE_VOTE:"""),)),
     Mutant(
         id="R18b", part="2A",
         bug="my candidate asks for votes one peer at a time, awaiting each reply",
@@ -214,12 +248,16 @@ MUTANTS: tuple[Mutant, ...] = (
     # -------- 2B: log replication
     Mutant(
         id="R1", part="2B",
-        bug="I grant my vote without checking that the candidate's log is up to date",
+        bug="I grant my vote without checking that the candidate's log is up to date "
+            "(nor my pre-vote: it asks the vote's question)",
         source="§5.4.1 (election restriction)",
         expected=("test_backup_2b", "test_fail_agree_2b", "test_figure8_scenario_2c"),
         edits=(("""                and self.voted_for in (None, args.candidate_id)
                 and self.candidate_up_to_date(args)):""",
-                """                and self.voted_for in (None, args.candidate_id)):"""),)),
+                """                and self.voted_for in (None, args.candidate_id)):"""),
+               ("""        granted = (would_vote and self.candidate_up_to_date(args)
+                   and not self.heard_from_leader_recently())""",
+                """        granted = would_vote and not self.heard_from_leader_recently()"""))),
     Mutant(
         id="R2", part="2B",
         bug="a candidate's log is up to date if it is at least as long as mine",
@@ -547,4 +585,211 @@ MUTANTS: tuple[Mutant, ...] = (
         edits=(("""        self.pending_snapshot = ApplyMsg(snapshot_valid=True, snapshot=args.data,
                                          snapshot_term=term, snapshot_index=index)
 """, ""),)),
+    # -------- 2E (optional): one-way network failures, PreVote and CheckQuorum
+    Mutant(
+        id="V1", part="2E",
+        bug="my pre-candidate increments current_term before asking for pre-votes, as a candidate does",
+        source="Ongaro's thesis §9.6 (a pre-vote changes no term); etcd raft.go becomePreCandidate "
+               "('does not increase r.Term or change r.Vote')",
+        expected=("test_deaf_follower_unreliable_2e", "test_deaf_leader_unreliable_2e",
+                  "test_persist2_2c"),
+        edits=(("""        args = RequestVoteArgs(self.current_term + 1, self.me, self.last_log_index(),
+                               self.last_log_term(), pre_vote=True)""",
+                """        self.current_term += 1
+        self.persist()
+        args = RequestVoteArgs(self.current_term, self.me, self.last_log_index(),
+                               self.last_log_term(), pre_vote=True)"""),)),
+    Mutant(
+        id="V2", part="2E",
+        bug="request_vote adopts a higher term (All Servers 2) before it looks at the pre_vote flag",
+        source="Ongaro's thesis §9.6; etcd raft.go Step ('Never change our term in response to "
+               "a PreVote')",
+        expected=("test_deaf_follower_2e", "test_partial_connectivity_2e",
+                  "test_deaf_follower_unreliable_2e"),
+        edits=(("""        if args.pre_vote:
+            return self.pre_vote(args)
+        if args.term > self.current_term:
+            self.become_follower(args.term)  # All Servers 2 (before anything else)
+""",
+                """        if args.term > self.current_term:
+            self.become_follower(args.term)  # All Servers 2 (before anything else)
+        if args.pre_vote:
+            return self.pre_vote(args)
+"""),)),
+    Mutant(
+        id="V3", part="2E",
+        bug="when I grant a pre-vote I record it like a real vote: I take its term and set voted_for",
+        source="Ongaro's thesis §9.6 (a pre-vote changes nothing at the voter); etcd raft.go Step "
+               "('Only record real votes')",
+        expected=("test_persist2_2c", "test_figure8_unreliable_2c"),
+        edits=(("""                   and not self.heard_from_leader_recently())
+        return RequestVoteReply(self.current_term, granted)""",
+                """                   and not self.heard_from_leader_recently())
+        if granted:
+            self.current_term = args.term
+            self.voted_for = args.candidate_id
+            self.persist()
+        return RequestVoteReply(self.current_term, granted)"""),)),
+    Mutant(
+        id="V4", part="2E",
+        bug="my pre-vote asks whether the others would vote for me in my current term, not the next one",
+        source="Ongaro's thesis §9.6 (could it win an election in the next term); etcd raft.go "
+               "campaign (a pre-vote is sent for r.Term + 1)",
+        expected=("test_deaf_leader_2e", "test_mute_leader_2e", "test_stale_outbound_leader_2e"),
+        edits=(("""        args = RequestVoteArgs(self.current_term + 1, self.me, self.last_log_index(),
+                               self.last_log_term(), pre_vote=True)""",
+                """        args = RequestVoteArgs(self.current_term, self.me, self.last_log_index(),
+                               self.last_log_term(), pre_vote=True)"""),)),
+    Mutant(
+        id="V5", part="2E",
+        bug="I never clear the pre-votes I collected, so a new round counts the grants of earlier ones",
+        source="etcd raft.go becomePreCandidate (resets the votes of every round); Students' Guide, "
+               "'Term confusion'",
+        expected=("test_deaf_leader_2e", "test_stale_outbound_leader_2e",
+                  "test_deaf_leader_unreliable_2e"),
+        edits=(("""        self.pre_votes = {self.me}
+        self.reset_election_timer()   # no majority by then: ask again""",
+                """        self.pre_votes.add(self.me)
+        self.reset_election_timer()   # no majority by then: ask again"""),)),
+    Mutant(
+        id="V6", part="2E",
+        bug="only a follower asks for pre-votes: when a pre-vote round or an election times out, "
+            "my server starts a real election",
+        source="Ongaro's thesis §9.6 (a pre-vote before every election); etcd raft.go tickElection "
+               "(every non-leader campaigns through the pre-vote)",
+        expected=("test_deaf_follower_2e", "test_partial_connectivity_2e", "test_deaf_leader_2e"),
+        edits=(("""            elif PRE_VOTE:
+                self.become_pre_candidate()""",
+                """            elif PRE_VOTE and self.role == FOLLOWER:
+                self.become_pre_candidate()"""),)),
+    Mutant(
+        id="V7", part="2E",
+        bug="my CheckQuorum counts the AppendEntries my leader sends, not the replies it gets, so it never steps down",
+        source="Ongaro's thesis §6.2 (step down without a successful round of heartbeats to a "
+               "majority); etcd raft.go stepLeader (RecentActive is set by a follower's response)",
+        expected=("test_deaf_leader_2e", "test_deaf_leader_unreliable_2e"),
+        edits=(("""            wakeup.clear()
+""", """            wakeup.clear()
+            self.last_reply[peer] = asyncio.get_running_loop().time()  # CheckQuorum: contacted
+"""),)),
+    Mutant(
+        id="V8", part="2E",
+        bug="my CheckQuorum wants a reply from a majority within a third of the minimum election "
+            "timeout, so one lost heartbeat makes my leader step down",
+        source="Ongaro's thesis §6.2 (an election timeout without replies from a majority); "
+               "etcd Config.CheckQuorum",
+        expected=("test_deaf_follower_unreliable_2e", "test_deaf_leader_unreliable_2e",
+                  "test_stale_outbound_leader_unreliable_2e"),
+        edits=(("since = asyncio.get_running_loop().time() - ELECTION_TIMEOUT[1]",
+                "since = asyncio.get_running_loop().time() - ELECTION_TIMEOUT[0] / 3"),)),
+    Mutant(
+        id="V9", part="2E",
+        bug="my CheckQuorum wants replies from a majority of the other servers: it forgets the leader itself",
+        source="Figure 2 (a majority of servers, the leader included); etcd raft.go (the leader "
+               "counts itself as recently active)",
+        expected=("test_stale_outbound_leader_2e", "test_stale_outbound_leader_unreliable_2e",
+                  "test_partial_connectivity_unreliable_2e"),
+        edits=(("return 2 * (heard + 1) > len(self.peers)", "return 2 * heard > len(self.peers)"),)),
+    Mutant(
+        id="V10", part="2E",
+        bug="I grant a pre-vote to any candidate whose log is up to date, even while I hear "
+            "from the leader",
+        source="Raft thesis §9.6 (a server refuses pre-votes while it hears from a leader)",
+        expected=("test_chain_2e",),
+        edits=(("""        granted = (would_vote and self.candidate_up_to_date(args)
+                   and not self.heard_from_leader_recently())""",
+                """        granted = would_vote and self.candidate_up_to_date(args)"""),)),
+    Mutant(
+        id="E8", part="2A",
+        bug="I count every vote granted to me, without checking that it answers the election "
+            "I am running now",
+        source="Students' Guide, 'Term confusion'; Figure 2, Rules for Servers, Candidates 2",
+        expected=("test_stale_vote_scenario_2a",),
+        edits=(("""        if self.role != CANDIDATE or self.current_term != args.term:
+            return  # a reply from an election we are no longer running
+""", ""),)),
+    Mutant(
+        id="E17", part="2A",
+        bug="when I become a candidate I do not increment current_term",
+        source="Figure 2, Rules for Servers, Candidates 1 (increment currentTerm)",
+        expected=("test_initial_election_2a",),
+        edits=(("""        self.current_term += 1        # increment current_term
+""", ""),)),
+    Mutant(
+        id="E21", part="2A",
+        bug="only a follower starts an election; my candidate waits for its votes forever",
+        source="Figure 2, Rules for Servers, Candidates 4 (if election timeout elapses: start new election)",
+        expected=("test_double_vote_scenario_2a",),
+        edits=(("""            elif PRE_VOTE:
+                self.become_pre_candidate()""", """            elif self.role == CANDIDATE:
+                self.reset_election_timer()  # still counting votes
+            elif PRE_VOTE:
+                self.become_pre_candidate()"""),)),
+    Mutant(
+        id="R12", part="2B",
+        bug="my leader handles an AppendEntries reply without checking that it still leads in "
+            "the term the request was sent in",
+        source="Students' Guide, 'Term confusion'",
+        expected=("test_stale_append_reply_scenario_2b",),
+        edits=(("""        if self.role != LEADER or self.current_term != args.term:
+            return  # stale reply (Students' Guide, "Term confusion")
+""", ""),)),
+    Mutant(
+        id="R12b", part="2B",
+        bug="a success reply from an earlier term still raises match_index (and may commit), "
+            "though I ignore the rest of it",
+        source="Students' Guide, 'Term confusion'",
+        expected=("test_stale_append_reply_scenario_2b",),
+        edits=(("""        if self.role != LEADER or self.current_term != args.term:
+            return  # stale reply (Students' Guide, "Term confusion")
+""", """        if self.role != LEADER or self.current_term != args.term:
+            if self.role == LEADER and reply.success:
+                matched = args.prev_log_index + len(args.entries)
+                self.match_index[peer] = max(self.match_index[peer], matched)
+                self.maybe_advance_commit_index()
+            return  # stale reply (Students' Guide, "Term confusion")
+"""),)),
+    Mutant(
+        id="S3", part="2D",
+        bug="InstallSnapshot discards my whole log, even when I hold the snapshot's last entry "
+            "(same term) and entries after it",
+        source="Figure 13, InstallSnapshot receiver 6; camunda/camunda #6092",
+        expected=("test_snapshot_keep_suffix_scenario_2d",),
+        edits=(("""            self.log = [(term, None), *self.log[index - self.log_start + 1:]]""",
+                """            self.log = [(term, None)]"""),)),
+    Mutant(
+        id="S5", part="2D",
+        bug="I install every InstallSnapshot I receive, even one that my commit index already "
+            "covers (a delayed or duplicate one)",
+        source="Figure 13; hashicorp/raft #248 (snapshot index going backwards)",
+        expected=("test_stale_snapshot_scenario_2d",),
+        edits=(("""        if index <= self.commit_index:
+            return InstallSnapshotReply(self.current_term)  # nothing new: an old or duplicate RPC
+""", ""),)),
 )
+
+MASKED_BY_2E: tuple[Mutant, ...] = (
+    Mutant(
+        id="E19", part="2A",
+        bug="I do not reset my election timer when I become a candidate",
+        source="Figure 2, Rules for Servers, Candidates 1 (reset election timer)",
+        expected=("test_initial_election_2a",),
+        edits=(("""        self.persist()
+        self.reset_election_timer()   # reset election timer
+""", """        self.persist()
+"""),)),
+    Mutant(
+        id="E3", part="2A",
+        bug="I reset my election timer whenever an AppendEntries arrives, even from an old term",
+        source="Students' Guide, 'Livelocks'; Figure 2, AppendEntries receiver 1",
+        expected=("test_stale_leader_scenario_2a",),
+        edits=(("""        if args.term < self.current_term:
+            return AppendEntriesReply(self.current_term, False)""",
+                """        if args.term < self.current_term:
+            self.reset_election_timer()
+            return AppendEntriesReply(self.current_term, False)"""),)),
+)
+"""Catalog bugs of parts 2A-2D that the reference's part-2E mechanisms make
+harmless, so no test can kill them in the reference as shipped and the zoo
+leaves them out; tests/suite/test_2e_reference.py checks that the suite still
+kills each one in plain Raft (PRE_VOTE and CHECK_QUORUM off)."""

@@ -2,6 +2,7 @@
 
     render_results(console, results)          the per-test table (one seed or many)
     render_grade(console, results, grade)     points per test, per part, total
+                                              (bonus parts apart: "100 + 10 bonus / 100")
     render_failures(console, results)         one panel per failing test
     failure_panel(record)                     what a student reads first
     to_text(renderable, width=100, ansi=True) a string, for golden tests and Gradescope
@@ -9,6 +10,10 @@
 It takes plain results data (``grader.results``) and trace records (dicts)
 only; it never imports the harness or pytest, so reports can be rendered from
 a results JSON file anywhere.
+
+The optional part (2E, ``results.OPTIONAL_PARTS``) is shown apart: its rows
+come last, after a rule, and the summary counts it on a line of its own, so a
+student who has not attempted it sees at once that the other parts pass.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from rich.table import Table
 from rich.text import Text
 
 from . import traceview
-from .results import Results, TestRecord, TestSummary
+from .results import OPTIONAL_PARTS, PARTS, Results, TestRecord, TestSummary
 
 KIND_STYLE = {"passed": "green", "failed": "bold red", "error": "bold red",
               "harness-error": "yellow", "not-run": "dim"}
@@ -72,12 +77,15 @@ def results_table(results: Results, *, title: str | None = None) -> Table:
                          no_wrap=True, min_width=len(header))
     last = "failing seeds" if multi else "seed"
     table.add_column(last, justify="right", min_width=len(last), overflow="fold")
-    if multi:
-        for s in results.test_summaries():
-            _multi_row(table, s)
-    else:
-        for recs in groups.values():
-            _single_row(table, recs[0])
+    rows: list[TestSummary | TestRecord] = [
+        *(results.test_summaries() if multi else [recs[0] for recs in groups.values()])]
+    for i, row in enumerate(rows):
+        if row.part in OPTIONAL_PARTS and i > 0 and rows[i - 1].part not in OPTIONAL_PARTS:
+            table.add_section()  # the optional part apart, after the others
+        if isinstance(row, TestSummary):
+            _multi_row(table, row)
+        else:
+            _single_row(table, row)
     return table
 
 
@@ -101,25 +109,64 @@ def _multi_row(table: Table, s: TestSummary) -> None:
                   Text(seeds, style="red") if seeds else "")
 
 
+def _counts(text: Text, records: Sequence[TestRecord]) -> None:
+    """"30 passed, 2 failed of 32 runs": kinds that occur, in a fixed order."""
+    count = {kind: sum(r.kind == kind for r in records) for kind in KIND_STYLE}
+    text.append(f"{count['passed']} passed", style="green")
+    for kind, one, many in (("failed", "failed", "failed"), ("error", "error", "errors"),
+                            ("harness-error", "internal error", "internal errors"),
+                            ("not-run", "not run", "not run")):
+        if count[kind]:
+            text.append(f", {count[kind]} {one if count[kind] == 1 else many}",
+                        style=KIND_STYLE[kind])
+    text.append(f" of {len(records)} runs")
+
+
+def part_span(parts: Iterable[str]) -> str:
+    """["2A", "2B", "2C", "2D"] -> "2A-2D"; ["2A", "2C"] -> "2A, 2C"."""
+    chosen = sorted(set(parts), key=lambda p: PARTS.index(p) if p in PARTS else len(PARTS))
+    known = [p for p in chosen if p in PARTS]
+    if len(known) == len(chosen) > 2 and \
+            PARTS.index(known[-1]) - PARTS.index(known[0]) == len(known) - 1:
+        return f"{known[0]}-{known[-1]}"
+    return ", ".join(chosen)
+
+
 def summary_line(results: Results) -> Text:
+    """Counts of runs by outcome; when the optional part ran, a line each for it and
+    for the other parts, so that its failures are not mistaken for theirs."""
     s = results.summary()
     text = Text()
-    text.append(f"{s['passed']} passed", style="green")
-    for key, one, many in (("failed", "failed", "failed"), ("error", "error", "errors"),
-                           ("harness_error", "internal error", "internal errors"),
-                           ("not_run", "not run", "not run")):
-        if s[key]:
-            text.append(f", {s[key]} {one if s[key] == 1 else many}",
-                        style=KIND_STYLE[key.replace("_", "-")])
-    text.append(f" of {s['runs']} runs ({s['tests']} tests)")
+    _counts(text, results.tests)
+    text.append(f" ({s['tests']} tests)")
     if results.interrupted:
         text.append("; interrupted (Ctrl-C or SIGTERM): the rest were not run", style="yellow")
     elif results.timed_out:
         text.append("; the global time budget ran out", style="yellow")
+    optional = [r for r in results.tests if r.part in OPTIONAL_PARTS]
+    if optional:
+        others = [r for r in results.tests if r.part not in OPTIONAL_PARTS]
+        if others:
+            parts = {r.part for r in others}
+            text.append(f"\n  {'part' if len(parts) == 1 else 'parts'} {part_span(parts)}: ")
+            _counts(text, others)
+        text.append(f"\n  optional part {part_span(r.part for r in optional)} "
+                    "(a bonus in the default rubric): ")
+        _counts(text, optional)
     return text
 
 
+def _points(score: float, top: float, bonus: float = 0.0, bonus_max: float = 0.0) -> str:
+    """"95.00 / 100.00"; with bonus points available, "95.00 + 10.00 bonus / 100.00"."""
+    if bonus_max:
+        return f"{score - bonus:.2f} + {bonus:.2f} bonus / {top:.2f}"
+    return f"{score:.2f} / {top:.2f}"
+
+
 def grade_table(grade: dict[str, Any]) -> Table:
+    """Points per test, per part and in total. Bonus parts (``bonus`` in the grade)
+    say so in their rows, and the total shows their points apart, on top of the
+    maximum: "100.00 + 10.00 bonus / 100.00"."""
     table = Table(box=box.SIMPLE_HEAD, title="Grade", title_justify="left")
     table.add_column("test", no_wrap=True)
     table.add_column("part")
@@ -129,15 +176,17 @@ def grade_table(grade: dict[str, Any]) -> Table:
     for t in grade["tests"]:
         style = "green" if t["status"] == "passed" else "bold red"
         note = f" (+{t['ungraded_runs']} not graded)" if t["ungraded_runs"] else ""
-        table.add_row(t["name"], t["part"],
+        table.add_row(t["name"], t["part"] + (" (bonus)" if t.get("bonus") else ""),
                       Text(f"{t['score']:.2f} / {t['max_score']:.2f}", style=style),
                       f"{t['passes']}/{t['runs']}{note}",
                       ", ".join(map(str, t["failing_seeds"])))
     table.add_section()
     for part, v in grade["parts"].items():
-        table.add_row(f"part {part}", part, f"{v['score']:.2f} / {v['max']:.2f}", "", "")
+        bonus = " (bonus)" if v.get("bonus") else ""
+        table.add_row(f"part {part}{bonus}", part, _points(v["score"], v["max"]), "", "")
     table.add_row(Text("total", style="bold"), "",
-                  Text(f"{grade['total']:.2f} / {grade['max']:.2f}", style="bold"), "", "")
+                  Text(_points(grade["total"], grade["max"], grade.get("bonus", 0.0),
+                               grade.get("bonus_max", 0.0)), style="bold"), "", "")
     return table
 
 
@@ -202,7 +251,8 @@ def failure_panel(r: TestRecord) -> Panel:
     if r.trace_tail:
         parts.append(Text("\nLast events of each server (virtual seconds):"))
         parts.append(trace_lines(r.trace_tail))
-    title = f"{r.name} ({r.part})" + (f" — {r.description}" if r.description else "")
+    part = f"{r.part}, optional" if r.part in OPTIONAL_PARTS else r.part
+    title = f"{r.name} ({part})" + (f" — {r.description}" if r.description else "")
     return Panel(Group(*parts), title=title, title_align="left", border_style=KIND_STYLE[r.kind])
 
 

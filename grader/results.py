@@ -10,7 +10,7 @@ records, the report renders them, the exports serialise them. The JSON layout
 is versioned (``SCHEMA_VERSION``) and described by ``results.schema.json``
 shipped next to this file. The fields other tools may rely on: top level
 ``impl``, ``python``, ``raftlab_version``, ``tests``, ``summary``; each
-test ``name``, ``part``, ``seed``, ``passed``,
+test ``name``, ``part`` (``PARTS``: 2A-2D, and the optional 2E), ``seed``, ``passed``,
 ``message``, ``sim_time``, ``wall_time``, ``peers``, ``rpcs``, ``bytes``,
 ``commits``, ``replay``.
 
@@ -34,7 +34,14 @@ from typing import Any
 SCHEMA_VERSION = 1
 SCHEMA_PATH = Path(__file__).with_name("results.schema.json")
 KINDS = ("passed", "failed", "error", "harness-error", "not-run")
-PARTS = ("2A", "2B", "2C", "2D")
+CORE_PARTS = ("2A", "2B", "2C", "2D")
+"""MIT's four parts: election, log replication, persistence, snapshots."""
+OPTIONAL_PARTS = ("2E",)
+"""Parts the lab offers beyond MIT's: 2E, one-way network failures (PreVote and
+CheckQuorum). ``raftlab test`` runs them with the rest and reports them apart;
+the default rubric grades them as bonus points on top of the maximum, and a
+course's rubric may make them required or leave them out (``rubric.toml``)."""
+PARTS = CORE_PARTS + OPTIONAL_PARTS
 
 
 def part_of(test_name: str) -> str:

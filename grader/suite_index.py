@@ -3,11 +3,16 @@
     all_tests()                  {"test_initial_election_2a": fn, ...} (ordered)
     select(["2A", "backup"])     names: a part, an exact name (with or without
                                  ``test_`` and its part), or a substring
-    group_of(name)               "mit" for MIT's 28 tests, "scenario" for ours
+    group_of(name)               "mit" for MIT's 28 tests, "scenario" for our
+                                 scripted scenarios, "optional" for the tests
+                                 of the optional part 2E
 
-Suite modules are ``grader/suite/test_2a.py`` ... ``test_2d.py`` (MIT's tests)
-and ``test_scenarios.py`` when present (scripted scenarios). A lab test is an
-``async def test_...(make_config)`` at module level.
+Suite modules are ``grader/suite/test_2a.py`` ... ``test_2d.py`` (MIT's tests),
+``test_scenarios.py`` when present (scripted scenarios) and ``test_2e.py`` when
+present (the optional part 2E, one-way network failures; ``results.OPTIONAL_PARTS``).
+A lab test is an ``async def test_...(make_config)`` at module level; its part
+is the suffix of its name (``_2b``). Selecting nothing selects every test, the
+optional part's too: the reports show that part apart, as optional.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from .results import PARTS, part_of
 MIT_MODULES = ("grader.suite.test_2a", "grader.suite.test_2b", "grader.suite.test_2c",
                "grader.suite.test_2d")
 SCENARIO_MODULE = "grader.suite.test_scenarios"
+OPTIONAL_MODULES = ("grader.suite.test_2e",)
 
 LabFunction = Callable[..., Coroutine[Any, Any, None]]
 
@@ -53,6 +59,10 @@ def _index() -> tuple[dict[str, LabFunction], dict[str, str]]:
     for name, fn in _tests_of(SCENARIO_MODULE):
         tests[name] = fn
         groups[name] = "scenario"
+    for module in OPTIONAL_MODULES:
+        for name, fn in _tests_of(module):
+            tests[name] = fn
+            groups[name] = "optional"
     return tests, groups
 
 
@@ -77,7 +87,8 @@ def _core(name: str) -> str:
 
 
 def select(tokens: Iterable[str], *, include_scenarios: bool = True) -> list[str]:
-    """Test names for a selection, in suite order. No tokens: every test."""
+    """Test names for a selection, in suite order. No tokens: every test (the
+    optional part 2E's too)."""
     tests, groups = _index()
     names = [n for n in tests if include_scenarios or groups[n] == "mit"]
     tokens = [t for t in tokens if t]

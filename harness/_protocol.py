@@ -93,6 +93,10 @@ MAX_STEP_LOG: Final = 1_000_000
 """Bytes of JSON-escaped log text one report carries at most (the host drops the rest
 of that step's records, and says so)."""
 
+MAX_STEP_SENDS: Final = 10_000
+"""RPCs one server may start in one step, one instant of virtual time: more is a loop
+that never awaits, and fails the run as the server's (the reference starts a few)."""
+
 MAX_TEXT: Final = 20_000
 """Longest message, log line or traceback kept from a report (longer ones are cut)."""
 

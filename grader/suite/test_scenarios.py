@@ -14,6 +14,9 @@ solution follows, and that MIT's randomised tests check only by luck. Like
 MIT's, each uses only what its part and the earlier ones implement, so that a
 student who has finished that part can pass it: no start() in 2A, no crash or
 restart before 2C (a 2B Raft persists nothing), no snapshots before 2D.
+Each holds, and checks its rule, for plain Raft and for Raft with part 2E's
+PreVote and CheckQuorum alike (raftlab's own tests run them on both); where
+2E makes a bug harmless, the scenario's docstring says so.
 
     test_stale_leader_scenario_2a      a deposed leader's stale heartbeats, and the
                                        replies that must depose it
@@ -21,20 +24,29 @@ restart before 2C (a 2B Raft persists nothing), no snapshots before 2D.
                                        the vote each already gave itself
     test_stale_append_scenario_2b      an old AppendEntries, a prefix of what a
                                        follower holds, arrives late: no truncation
-    test_late_reply_scenario_2b        a reply from an earlier term, to a re-elected leader
+    test_late_reply_scenario_2b        late replies (from an earlier term, and to a request
+                                       older than the last entry) reach a re-elected leader
     test_fast_backup_bound_2b          repairing a long divergent log takes few RPCs
     test_figure8_scenario_2c           Figure 8 of the paper, step by step
     test_voter_crash_scenario_2c       a voter crashes after voting; a second candidate asks
     test_snapshot_during_apply_scenario_2d   an InstallSnapshot arrives while the
                                        follower's applier waits in apply_ch.put()
+    test_stale_vote_scenario_2a        a vote from an earlier election reaches its
+                                       candidate during a later one
+    test_snapshot_keep_suffix_scenario_2d   an InstallSnapshot for a prefix of what the
+                                       follower holds: it keeps the entries after it
+    test_stale_snapshot_scenario_2d    a delayed InstallSnapshot arrives after the follower
+                                       has installed it and applied entries past it
+    test_stale_append_reply_scenario_2b   an AppendEntries reply from an earlier term, about
+                                       entries since overwritten, reaches a re-elected leader
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
-from harness import SNAPSHOT_INTERVAL, Config, Fatal, MakeConfig, Message
+from harness import SNAPSHOT_INTERVAL, Config, Fatal, MakeConfig, Message, Network
 
 LEADER_WAIT = 5.0
 """Seconds a correct Raft may take to elect a leader ("within five seconds")."""
@@ -63,6 +75,17 @@ async def wait_for_leader(cfg: Config, among: Iterable[int], *, newer_than: int 
     return None
 
 
+def _held(net: Network, kind: str, src: int, dst: int) -> list[Message]:
+    """The messages of ``kind`` from ``src`` to ``dst`` that the network holds."""
+    return [m for m in net.held() if m.kind == kind and m.src == src and m.dst == dst]
+
+
+def _calls(kind: str, calls: Iterable[int]) -> Callable[[Message], bool]:
+    """Selects the messages of ``kind`` that belong to the given calls."""
+    chosen = frozenset(calls)
+    return lambda m: m.kind == kind and m.call in chosen
+
+
 def _no_leader(scenario: str, servers: Iterable[int], waited: float = LEADER_WAIT) -> Fatal:
     who = ", ".join(map(str, servers))
     return Fatal(f"expected one leader, got none ({scenario}: none of servers {who} became "
@@ -74,7 +97,12 @@ async def test_stale_leader_scenario_2a(make_config: MakeConfig) -> None:
     heartbeats of its old term. When the real leader is cut off, the others
     must still elect a new one: AppendEntries from an older term is rejected
     and does not reset the election timer (Figure 2, AppendEntries receiver 1;
-    Students' Guide, "Livelocks")."""
+    Students' Guide, "Livelocks").
+
+    With CheckQuorum (part 2E) the deposed leader, which hears no replies,
+    steps down within an election timeout and falls silent, so these two bugs
+    can only delay an election by that much there: harmless, and out of any
+    black-box test's sight. The test then checks that it steps down."""
     servers = 5
     cfg = make_config(servers, False, False)
     net = cfg.net
@@ -141,27 +169,42 @@ async def test_double_vote_scenario_2a(make_config: MakeConfig) -> None:
 
     # the leader is gone; what a and b send each other is held, so each times
     # out and stands as a candidate without hearing from the other
-    net.intercept(lambda m: "hold" if m.kind == "request" and {m.src, m.dst} == {a, b}
-                  else None)
+    leader_term, _ = cfg.get_state(leader)
+    net.intercept(lambda m: "hold" if {m.src, m.dst} == {a, b} else None)
     cfg.disconnect(leader)
 
-    # wait until both are candidates of the same term: the last request each
-    # sent the other is its RequestVote of that term
+    # rounds: once each has asked the other in the same term, the last request
+    # each sent is delivered, and both answers arrive together. A round in a
+    # term above the leader's is the real election (with PreVote, part 2E, a
+    # round of pre-votes in the leader's term comes first, and both pass it)
     deadline = cfg.sim.now() + 10
-    aligned = False
-    while cfg.sim.now() < deadline and not aligned:
-        await asyncio.sleep(0.005)
-        (term_a, _), (term_b, _) = cfg.get_state(a), cfg.get_state(b)
-        held = net.held()
-        senders = {m.src for m in held}
-        aligned = term_a == term_b and senders == {a, b} and term_a > 0
-    if not aligned:
-        raise Fatal("expected one leader, got none (the two remaining servers never stood "
-                    "as candidates of the same term within 10 s)")
-    last = {}
-    for m in net.held():
-        last[m.src] = m.call
-    net.release(lambda m: m.call in last.values())
+    while True:
+        aligned = False
+        requests: list[Message] = []
+        term_a = 0
+        while cfg.sim.now() < deadline and not aligned:
+            await asyncio.sleep(0.005)
+            (term_a, _), (term_b, _) = cfg.get_state(a), cfg.get_state(b)
+            requests = [m for m in net.held() if m.kind == "request"]
+            aligned = term_a == term_b and {m.src for m in requests} == {a, b}
+        if not aligned:
+            raise Fatal("expected one leader, got none (the two remaining servers never stood "
+                        "as candidates of the same term within 10 s)")
+        last = {id(m) for m in {m.src: m for m in requests}.values()}
+
+        def last_requests(m: Message, last: set[int] = last) -> bool:
+            return id(m) in last
+
+        net.release(last_requests)
+        net.discard(lambda m: m.kind == "request")
+        answered = cfg.sim.now() + 1.0
+        while (len([m for m in net.held() if m.kind == "reply"]) < 2
+               and cfg.sim.now() < answered):
+            await asyncio.sleep(0.001)
+        net.release(lambda m: m.kind == "reply")
+        await asyncio.sleep(0.05)  # the answers arrive; what either sends next is held
+        if term_a > leader_term:
+            break
     net.discard()
     net.intercept(None)
     await asyncio.sleep(0.5)
@@ -240,7 +283,12 @@ async def test_late_reply_scenario_2b(make_config: MakeConfig) -> None:
     """A reply sent in an earlier term reaches a leader that has since been
     re-elected and has appended an entry nobody else has. It must be ignored
     (Students' Guide, "Term confusion"): counting it, with match_index taken
-    from the leader's own log, commits an entry held by one server."""
+    from the leader's own log, commits an entry held by one server.
+
+    The schedule holds for plain Raft and for Rafts with PreVote, CheckQuorum
+    or leader stickiness (part 2E): the first leader is re-elected by a server
+    whose log is behind its own, after the leader in between is cut off, so
+    nothing but the election timers decides who wins."""
     servers = 3
     cfg = make_config(servers, False, False)
     net = cfg.net
@@ -248,70 +296,91 @@ async def test_late_reply_scenario_2b(make_config: MakeConfig) -> None:
 
     await cfg.one(cfg.rand_int() % 10000, servers, True)
     lead = await cfg.check_one_leader()
-    f = (lead + 1) % servers
+    others = [x for x in range(servers) if x != lead]
 
-    # what f answers the leader in this term is held back
+    # what the others answer the leader in this term is held back
     phase = "first term"
 
     def intercept(m: Message) -> str | None:
-        if phase == "first term" and m.kind == "reply" and m.src == f and m.dst == lead:
+        if phase == "first term" and m.kind == "reply" and m.dst == lead:
             return "hold"
         if phase == "re-elected" and m.kind == "request" and m.src == lead:
             return "hold"
         return None
 
     net.intercept(intercept)
-    await asyncio.sleep(0.3)  # f answers the leader's heartbeats; the answers wait
-
-    # the leader is cut off and the others elect a leader of a later term
-    cfg.disconnect(lead)
-    phase = "deposed"
-    others = [x for x in range(servers) if x != lead]
-    other = await wait_for_leader(cfg, others)
-    if other is None:
-        raise _no_leader("after the leader was disconnected", others)
-
-    # it hears the new leader once and steps down, then is cut off again: as
-    # a follower now, its own election timeouts raise its term
-    cfg.connect(lead)
-    deadline = cfg.sim.now() + 2
-    while cfg.get_state(lead)[1] and cfg.sim.now() < deadline:
+    deadline = cfg.sim.now() + 1.0
+    while ({m.src for m in net.held()} != set(others)) and cfg.sim.now() < deadline:
         await asyncio.sleep(0.002)
-    if cfg.get_state(lead)[1]:
-        raise Fatal("a leader that received AppendEntries of a later term still claims to be "
-                    "leader (Figure 2, All Servers 2: convert to follower)")
+    if {m.src for m in net.held()} != set(others):
+        raise Fatal(f"leader {lead} sent nothing to its followers for 1 s (Figure 2, Rules for "
+                    "Leaders 1: repeat heartbeats during idle periods)")
+    phase = "deposed"
+
+    # the leader is cut off at once and appends an entry nobody else gets: its
+    # log is now the longest of the cluster
     cfg.disconnect(lead)
-    await asyncio.sleep(2.0)
+    _, _, ok = cfg.start_cmd(lead, cfg.rand_int() % 10000)
+    if not ok:
+        raise Fatal("leader rejected Start()")
 
-    # back, with the highest term and a log as up to date as any: re-elected.
-    # (It must not hear the other leader first: its reply would reveal the
-    # higher term and start a race for the election.)
-    net.block(other, lead)
+    # the others elect one of themselves (x), in a later term
+    term1, _ = cfg.get_state(lead)
+    x = await wait_for_leader(cfg, others, newer_than=term1)
+    if x is None:
+        raise _no_leader("after the leader was disconnected", others)
+    y = others[0] if others[1] == x else others[1]
+    term2, _ = cfg.get_state(x)
+
+    # x is cut off in turn and the first leader comes back. Only it can win
+    # now: y's log is behind its own (§5.4.1)
+    cfg.disconnect(x)
     cfg.connect(lead)
-    term_before, _ = cfg.get_state(other)
-    if await wait_for_leader(cfg, [lead], newer_than=term_before) is None:
-        raise _no_leader("re-electing the first leader", [lead])
+    if await wait_for_leader(cfg, [lead], newer_than=term2) is None:
+        raise _no_leader("re-electing the first leader, whose log is the most up to date",
+                         [lead])
 
-    # the re-elected leader appends an entry; none of its messages leave it
+    # y catches up with the leader's log while nothing is held
+    await asyncio.sleep(0.5)
+
+    # from now on nothing the leader sends leaves it, and every answer waits.
+    # Its next heartbeat to y was built before it appends an entry
     phase = "re-elected"
+    deadline = cfg.sim.now() + 1.0
+    while not _held(net, "request", lead, y) and cfg.sim.now() < deadline:
+        await asyncio.sleep(0.002)
+    early = {id(m) for m in _held(net, "request", lead, y)}
+    if not early:
+        raise Fatal(f"leader {lead} sent nothing to server {y} for 1 s (Figure 2, Rules for "
+                    "Leaders 1: repeat heartbeats during idle periods)")
     index, _, ok = cfg.start_cmd(lead, 77)
     if not ok:
         raise Fatal("leader rejected Start()")
 
-    # now f's replies from the earlier term arrive
-    net.release(lambda m: m.kind == "reply" and m.src == f)
+    # y gets only that heartbeat, and answers it; then the answer arrives,
+    # with y's answers from the first term
+    answers = len(_held(net, "reply", y, lead))
+    net.release(lambda m: id(m) in early)
+    deadline = cfg.sim.now() + 1.0
+    while len(_held(net, "reply", y, lead)) == answers and cfg.sim.now() < deadline:
+        await asyncio.sleep(0.002)
+    net.release(lambda m: m.kind == "reply" and m.src == y)
     await asyncio.sleep(0.2)
     n, _ = cfg.n_committed(index)
     if n > 0:
         raise Fatal(f"{n} committed but no majority (index {index} was on the leader only; a "
-                    "reply from an earlier term was counted, Students' Guide 'Term confusion')")
+                    "late reply was counted for more than the request it answers: a reply from "
+                    "an earlier term, or match_index taken from the leader's log instead of "
+                    "the request's prev_log_index + len(entries); Students' Guide, 'Term "
+                    "confusion')")
 
-    # the leader is cut off with its entry (what it sent is lost); the others go
-    # on without it, and it rejoins as a follower whose entry is replaced
+    # the leader is cut off with its entries (what it sent is lost); the
+    # others go on without it, and it rejoins as a follower whose entries
+    # are replaced
     cfg.disconnect(lead)
     net.intercept(None)
     net.discard()
-    net.heal()
+    cfg.connect(x)
     await cfg.one(88, 2, True)
     cfg.connect(lead)
     await cfg.one(99, servers, True)
@@ -345,7 +414,20 @@ async def test_fast_backup_bound_2b(make_config: MakeConfig) -> None:
     last = 0
     for _ in range(BACKUP_ENTRIES):
         last = await cfg.one(cfg.rand_int() % 10000, 3, True)
-    await cfg.check_one_leader()
+    first = await cfg.check_one_leader()
+
+    # a leader elected now starts with next_index past those entries for f.
+    # (The one that committed them knew f only before they existed: it would
+    # send them all at once.) It is elected without the first; the old leader,
+    # whose log is behind, votes
+    first_term, _ = cfg.get_state(first)
+    cfg.disconnect(first)
+    cfg.connect(old)
+    rest = [x for x in majority if x != first]
+    if await wait_for_leader(cfg, rest, newer_than=first_term) is None:
+        raise _no_leader("after the majority's leader was disconnected", rest)
+    cfg.connect(first)
+    last = await cfg.one(cfg.rand_int() % 10000, 4, True)
 
     # f rejoins (its long-lonely term may cause a new election); count the RPCs
     # all servers send it until it has caught up
@@ -366,7 +448,6 @@ async def test_fast_backup_bound_2b(make_config: MakeConfig) -> None:
     cfg.sim.trace.add(cfg.sim.now(), "check", -1, 0, "fast backup",
                       f"{sent} RPCs to repair server {f}")
 
-    cfg.connect(old)
     await cfg.one(cfg.rand_int() % 10000, servers, True)
     cfg.end()
 
@@ -447,7 +528,18 @@ async def test_voter_crash_scenario_2c(make_config: MakeConfig) -> None:
     a second candidate asks for its vote in the same term. The vote was
     persisted before it was sent (Figure 2, "Persistent state ... updated on
     stable storage before responding to RPCs"), so it must be refused:
-    granting it makes two leaders in one term."""
+    granting it makes two leaders in one term.
+
+    Played so that it checks plain Raft and Raft with PreVote (part 2E)
+    alike. The second candidate must ask in the term of the vote, so it must
+    not learn that term from the voter's refusals: a refusal reaches it only
+    once it is a candidate in that term (plain Raft), and is lost before.
+    First the voter hears the leader it voted for, so a plain Raft voter
+    starts no election of its own (a PreVote voter then refuses every
+    pre-vote, whatever it persisted). Then the voter hears no one and its own
+    requests are lost: a PreVote voter stays in the term of its vote, and once
+    the leader has been silent for a second, only its persisted vote can make
+    it refuse the second candidate's pre-vote."""
     servers = 3
     cfg = make_config(servers, False, False)
     net = cfg.net
@@ -458,29 +550,61 @@ async def test_voter_crash_scenario_2c(make_config: MakeConfig) -> None:
     old_term, _ = cfg.get_state(old)
 
     # the leader crashes; the two others elect one of themselves (w) with
-    # the other's (v's) vote, in the next term
+    # the other's (v's) vote, in a later term
     cfg.crash1(old)
     pair = [x for x in range(servers) if x != old]
     w = await wait_for_leader(cfg, pair, newer_than=old_term)
     if w is None:
         raise _no_leader("after the leader crashed", pair)
     v = pair[0] if pair[1] == w else pair[1]
+    vote_term, _ = cfg.get_state(w)
 
     # v crashes right after its vote, and restarts from its persisted state
     cfg.crash1(v)
     cfg.start1(v)
     cfg.connect(v)
 
-    # the old leader restarts where it cannot hear w: its first candidacy is
-    # in w's term, and it asks v, which voted in that term already
+    # the old leader restarts where it cannot hear w, and asks v
+    lose_v_requests = False
+
+    def intercept(m: Message) -> str | None:
+        if m.kind == "reply" and m.src == v and m.dst == old:
+            return "hold"  # judged below
+        if lose_v_requests and m.kind == "request" and m.src == v:
+            return "drop"
+        return None
+
+    net.intercept(intercept)
     net.block(old, w)
     net.block(w, old)
     cfg.start1(old)
     cfg.connect(old)
 
-    # whatever happens, there must never be two leaders in one term (the
-    # safety monitor checks after every event)
-    await asyncio.sleep(2.0)
+    async def referee(seconds: float, deliver_after: float) -> None:
+        """v's answers reach the old leader only once it asks in vote_term or
+        later, or after ``deliver_after``; before, they are lost. Whatever
+        happens, there must never be two leaders in one term (the safety
+        monitor checks after every event)."""
+        start = cfg.sim.now()
+        while cfg.sim.now() < start + seconds:
+            if _held(net, "reply", v, old):
+                asking_in, _ = cfg.get_state(old)
+                if asking_in >= vote_term or cfg.sim.now() >= start + deliver_after:
+                    net.release()
+                else:
+                    net.discard()
+            await asyncio.sleep(0.002)
+
+    await referee(2.0, deliver_after=2.0)
+
+    # again with v deaf to w and its own requests lost: v neither hears a
+    # leader nor wins an election, and the old leader keeps asking
+    net.block(w, v)
+    lose_v_requests = True
+    await referee(3.0, deliver_after=1.0)
+
+    net.intercept(None)
+    net.release()
     net.heal()
     await cfg.one(cfg.rand_int() % 10000, servers, True)
     cfg.end()
@@ -525,5 +649,451 @@ async def test_snapshot_during_apply_scenario_2d(make_config: MakeConfig) -> Non
     cfg.connect(f)
     await asyncio.sleep(1.0)
     cfg.resume_apply(f)
+    await cfg.one(cfg.rand_int() % 10000, servers, True)
+    cfg.end()
+
+
+async def test_stale_vote_scenario_2a(make_config: MakeConfig) -> None:
+    """A vote granted in one election reaches its candidate during a later
+    one. It must not be counted there (Figure 2, Rules for Servers, Candidates
+    2: votes from a majority of servers, in this election; Students' Guide,
+    "Term confusion"): counting it makes a leader that no majority elected.
+
+    The leader is cut off; of the two others, the first to stand (c) gets the
+    other's (v's) vote, which is held back. From then on nothing either sends
+    the other arrives (save pre-votes, released together, so that PreVote
+    Rafts stand again too), and both stand in a later term, each voting for
+    itself. The vote from the earlier election then reaches c: with the old
+    leader cut off and v voting for itself, c cannot have a majority."""
+    servers = 3
+    cfg = make_config(servers, False, False)
+    net = cfg.net
+    cfg.begin("Scenario (2A): a vote from an earlier election arrives during a later one")
+
+    leader = await cfg.check_one_leader()
+    old_term, _ = cfg.get_state(leader)
+    pair = [x for x in range(servers) if x != leader]
+
+    # A request sent by a server that has just raised its term past old_term
+    # is a RequestVote of its own candidacy (a pre-vote leaves the term as it
+    # is). The answer to the first one is held back, unless the server asked
+    # stood in that term too (then it refused).
+    phase = "first election"
+    asked_in: dict[int, tuple[int, int]] = {}   # call -> (candidate, term)
+    stood: dict[int, int] = {x: old_term for x in pair}  # the latest term each asked in
+    vote: list[Message] = []
+
+    def intercept(m: Message) -> str | None:
+        if {m.src, m.dst} != set(pair):
+            return None
+        if phase == "first election":
+            if m.kind == "request":
+                term, _ = cfg.get_state(m.src)
+                if term > old_term:
+                    asked_in[m.call] = (m.src, term)
+                stood[m.src] = max(stood[m.src], term)
+                return None
+            if not vote and m.call in asked_in:
+                _, term = asked_in[m.call]
+                if stood[m.src] < term:
+                    vote.append(m)
+                    return "hold"
+            return None
+        return "hold"  # later: everything they send each other waits
+
+    net.intercept(intercept)
+    cfg.disconnect(leader)
+    deadline = cfg.sim.now() + 10
+    while not vote and cfg.sim.now() < deadline:
+        await asyncio.sleep(0.002)
+    if not vote:
+        raise _no_leader("neither remaining server stood for election", pair, 10)
+    phase = "later election"
+    c, v = vote[0].dst, vote[0].src
+    vote_term = asked_in[vote[0].call][1]
+
+    # both stand again, in the same later term, each without the other's vote.
+    # A PreVote Raft must first win the other's pre-vote: when both ask in
+    # the same term, both requests are delivered, and both answers once both
+    # are given (so that each grants the other's, before either stands).
+    deadline = cfg.sim.now() + 10
+    aligned = False
+    asked: set[int] = set()
+    while cfg.sim.now() < deadline and not aligned:
+        await asyncio.sleep(0.002)
+        (term_c, leads_c), (term_v, leads_v) = cfg.get_state(c), cfg.get_state(v)
+        if leads_c or leads_v:
+            who, term = (c, term_c) if leads_c else (v, term_v)
+            raise Fatal(f"server {who} became leader of term {term} although nothing it sent "
+                        "in that term reached the other connected server (Figure 2, Rules for "
+                        "Servers, Candidates 2)")
+        aligned = term_c == term_v > vote_term
+        held = net.held()
+        answers = [m for m in held if m.kind == "reply" and m.call in asked]
+        if asked and len(answers) == len(asked):
+            net.release(_calls("reply", asked))
+            asked = set()
+        senders = {m.src for m in held if m.kind == "request"}
+        if not aligned and not asked and term_c == term_v and senders == {c, v}:
+            last = {m.src: m.call for m in held if m.kind == "request"}
+            asked = set(last.values())
+            net.release(_calls("request", asked))
+    # now the vote from the earlier election arrives
+    later_term, _ = cfg.get_state(c)
+    net.release(lambda m: m.kind == "reply" and m.call == vote[0].call)
+    deadline = cfg.sim.now() + 0.1
+    while cfg.sim.now() < deadline:
+        await asyncio.sleep(0.002)
+        term, is_leader = cfg.get_state(c)
+        if is_leader and term == later_term:
+            raise Fatal(f"server {c} became leader of term {later_term} counting the vote "
+                        f"server {v} gave it in term {vote_term}: server {v} voted for itself "
+                        f"in term {later_term} and server {leader} was disconnected, so no "
+                        "majority elected it (Figure 2, Rules for Servers, Candidates 2: "
+                        "count only the votes of this election)")
+
+    net.intercept(None)
+    net.discard()
+    cfg.connect(leader)
+    await cfg.check_one_leader()
+    cfg.end()
+
+
+async def test_snapshot_keep_suffix_scenario_2d(make_config: MakeConfig) -> None:
+    """An InstallSnapshot reaches a follower that already holds the snapshot's
+    last entry, and entries after it that it has acknowledged but does not
+    yet know are committed. It must keep those entries (Figure 13,
+    InstallSnapshot receiver 6): the leader may count the follower's
+    acknowledgement, arriving after the snapshot, to commit them.
+
+    The leader appends entries through a snapshot index S, then a few more.
+    The other follower (g) gets only those through S, and the leader commits
+    and snapshots through S; the follower under test (f) gets them all, with
+    the old commit index, and its acknowledgement waits. Then f receives the
+    leader's next request, an InstallSnapshot through S, and only then its
+    acknowledgement reaches the leader, which commits the entries after S
+    with f's copy. f must apply them; and once the leader is gone, f (the
+    only other holder) must keep them committed."""
+    servers = 3
+    cfg = make_config(servers, False, True)
+    net = cfg.net
+    cfg.begin("Scenario (2D): an InstallSnapshot for a prefix of the follower's log")
+
+    first = await cfg.one(cfg.rand_int() % 10000, servers, True)
+    lead = await cfg.check_one_leader()
+    f, g = (lead + 1) % servers, (lead + 2) % servers
+    snap = first + 1
+    while (snap + 1) % SNAPSHOT_INTERVAL:
+        snap += 1
+    extra = 3
+    last = snap + extra
+
+    # phase "through S": g gets the first request carrying the entries through
+    # snap, and its answer waits; nothing reaches f. Phase "after S": f gets the
+    # first request sent after the entries past snap were appended, and its
+    # answer waits. Then f gets nothing until the leader has applied (hence
+    # snapshotted) snap; the first request after that is delivered, its answer
+    # lost. Phase "free": everything goes through.
+    phase = "through S"
+    g_call: list[int] = []
+    f_call: list[int] = []
+    install_call: list[int] = []
+    install_answered: list[bool] = []
+
+    def intercept(m: Message) -> str | None:
+        if phase == "free" or lead not in (m.src, m.dst):
+            return None
+        if m.kind == "request" and m.dst == g:
+            if phase == "through S" and not g_call:
+                g_call.append(m.call)
+                return None
+            return "drop"
+        if m.kind == "reply" and m.src == g:
+            return "hold" if m.call in g_call else None
+        if m.kind == "request" and m.dst == f:
+            if phase == "after S" and not f_call:
+                f_call.append(m.call)
+                return None
+            if f_call and not install_call and snap in cfg.logs[lead]:
+                install_call.append(m.call)
+                return None
+            return "drop"
+        if m.kind == "reply" and m.src == f:
+            if m.call in f_call:
+                return "hold"
+            if m.call in install_call:
+                install_answered.append(True)
+            return "drop"
+        return None
+
+    net.intercept(intercept)
+    for _ in range(snap - first):
+        if not cfg.start_cmd(lead, cfg.rand_int() % 10000)[2]:
+            raise Fatal("leader rejected Start()")
+    deadline = cfg.sim.now() + 1.0
+    while not _held(net, "reply", g, lead) and cfg.sim.now() < deadline:
+        await asyncio.sleep(0.001)
+    if not _held(net, "reply", g, lead):
+        raise Fatal(f"leader {lead} sent server {g} nothing for 1 s after Start() (Figure 2, "
+                    "Rules for Servers, Leaders 3)")
+
+    phase = "after S"
+    for _ in range(extra):
+        if not cfg.start_cmd(lead, cfg.rand_int() % 10000)[2]:
+            raise Fatal("leader rejected Start()")
+    deadline = cfg.sim.now() + 1.0
+    while not _held(net, "reply", f, lead) and cfg.sim.now() < deadline:
+        await asyncio.sleep(0.001)
+    if not _held(net, "reply", f, lead):
+        raise Fatal(f"leader {lead} sent server {f} nothing for 1 s after Start() (Figure 2, "
+                    "Rules for Servers, Leaders 3)")
+
+    # g's answer: the leader commits through snap (with g), applies and snapshots
+    net.release(lambda m: m.kind == "reply" and m.src == g)
+    deadline = cfg.sim.now() + 1.0
+    while snap not in cfg.logs[lead] and cfg.sim.now() < deadline:
+        await asyncio.sleep(0.001)
+    if snap not in cfg.logs[lead]:
+        raise Fatal(f"only {cfg.n_committed(snap)[0]} decided for index {snap}; wanted 2 (the "
+                    f"leader had server {g}'s acknowledgement)")
+    cfg.disconnect(g)
+
+    # f gets the leader's next request: an InstallSnapshot through snap
+    deadline = cfg.sim.now() + 1.0
+    while not install_answered and cfg.sim.now() < deadline:
+        await asyncio.sleep(0.001)
+    if not install_answered:
+        raise Fatal(f"leader {lead} sent server {f} nothing it answered for 1 s after its "
+                    "snapshot (Figure 2, Rules for Servers, Leaders 1)")
+
+    # now f's acknowledgement of the entries through `last` reaches the leader
+    phase = "free"
+    net.release()
+    deadline = cfg.sim.now() + 1.0
+    while last not in cfg.logs[lead] and cfg.sim.now() < deadline:
+        await asyncio.sleep(0.005)
+    if last not in cfg.logs[lead]:
+        raise Fatal(f"only {cfg.n_committed(last)[0]} decided for index {last}; wanted 2 (server "
+                    f"{f} acknowledged the entries through {last} in the leader's term; Figure "
+                    "2, Rules for Servers, Leaders 4)")
+    deadline = cfg.sim.now() + 1.0
+    while last not in cfg.logs[f] and cfg.sim.now() < deadline:
+        await asyncio.sleep(0.005)
+    if last not in cfg.logs[f]:
+        raise Fatal(f"server {f} did not apply index {last} within 1 s: it held the entries "
+                    f"{snap + 1}-{last} and acknowledged them, then installed a snapshot through "
+                    f"{snap}; it must keep the entries after the snapshot's last one when it "
+                    "holds that entry with the same term (Figure 13, InstallSnapshot receiver 6)")
+
+    # the leader is gone: f must keep those entries (only it and the leader
+    # hold them), and g must elect it
+    net.intercept(None)
+    cfg.disconnect(lead)
+    cfg.connect(g)
+    await cfg.one(cfg.rand_int() % 10000, servers - 1, True)
+    cfg.connect(lead)
+    await cfg.one(cfg.rand_int() % 10000, servers, True)
+    cfg.end()
+
+
+async def test_stale_snapshot_scenario_2d(make_config: MakeConfig) -> None:
+    """An InstallSnapshot is delayed, and arrives after the follower has
+    installed the same snapshot (a later copy of it) and applied entries after
+    it. It must be ignored (Figure 13; an InstallSnapshot that the follower's
+    snapshot or commit index already covers is an old or duplicate RPC):
+    installing it again moves the follower's state machine backwards.
+
+    The follower under test (f) is cut off for a moment (under an election
+    timeout) while the leader appends entries past a snapshot index and
+    commits and snapshots them with the other follower. The first request
+    the leader then sends f waits; the next ones, a copy of the
+    InstallSnapshot and the entries after it, go through. Once f has applied
+    the entries after the snapshot, the first request arrives."""
+    servers = 3
+    cfg = make_config(servers, False, True)
+    net = cfg.net
+    cfg.begin("Scenario (2D): a delayed InstallSnapshot arrives after a newer state")
+
+    first = await cfg.one(cfg.rand_int() % 10000, servers, True)
+    lead = await cfg.check_one_leader()
+    f = (lead + 1) % servers
+    snap = first + 1
+    while (snap + 1) % SNAPSHOT_INTERVAL:
+        snap += 1
+    last = snap + 3
+
+    # phase "cut": after one more request reaches f (so that f has just heard
+    # from the leader), the leader's requests to f are lost until it has applied
+    # (hence snapshotted) snap; the first request after that waits, the later
+    # ones go through
+    phase = "wait"
+    delayed: list[int] = []
+
+    def intercept(m: Message) -> str | None:
+        nonlocal phase
+        if m.kind != "request" or m.src != lead or m.dst != f:
+            return None
+        if phase == "wait":
+            phase = "cut"
+            return None
+        if phase == "cut":
+            if snap not in cfg.logs[lead]:
+                return "drop"
+            delayed.append(m.call)
+            phase = "through"
+            return "hold"
+        return None
+
+    net.intercept(intercept)
+    deadline = cfg.sim.now() + 1.0
+    while phase == "wait" and cfg.sim.now() < deadline:
+        await asyncio.sleep(0.001)
+    if phase == "wait":
+        raise Fatal(f"leader {lead} sent server {f} nothing for 1 s (Figure 2, Rules for Servers, "
+                    "Leaders 1: repeat heartbeats during idle periods)")
+    for _ in range(last - first):
+        if not cfg.start_cmd(lead, cfg.rand_int() % 10000)[2]:
+            raise Fatal("leader rejected Start()")
+
+    # f catches up (from a later InstallSnapshot) and applies the entries after snap
+    deadline = cfg.sim.now() + 2.0
+    while last not in cfg.logs[f] and cfg.sim.now() < deadline:
+        await asyncio.sleep(0.005)
+    if last not in cfg.logs[f]:
+        raise Fatal(f"only {cfg.n_committed(last)[0]} decided for index {last}; wanted 3 (server "
+                    f"{f} was not brought up to date within 2 s)")
+    if not delayed:
+        raise Fatal(f"leader {lead} sent server {f} nothing after its snapshot")
+
+    # the delayed request arrives: f's state machine must not go back to snap
+    # (the safety monitor fails a snapshot through an index below the last applied)
+    net.release()
+    await asyncio.sleep(0.2)
+    net.intercept(None)
+    await cfg.one(cfg.rand_int() % 10000, servers, True)
+    cfg.end()
+
+
+async def test_stale_append_reply_scenario_2b(make_config: MakeConfig) -> None:
+    """A follower's acknowledgement of entries from the leader's first term
+    reaches it in a later term, after another leader has overwritten those
+    entries in the leader's log and the leader has been elected again. It
+    must be ignored (Figure 2, Rules for Servers, Leaders 3; Students' Guide,
+    "Term confusion"): the entries it acknowledges are gone, so counting it
+    (match_index from the old request) commits an entry that no majority
+    holds.
+
+    Five servers. The leader (L) appends entries in its term that only one
+    follower (a) gets; a's answer waits. L and a are cut off; the three
+    others elect a leader, which commits an entry of its own at the first of
+    those indices, and L, back, takes it over. That leader is cut off and L is
+    elected again (only L's requests go through). In its new term L appends
+    an entry that only one other server gets; then a's answer arrives."""
+    servers = 5
+    cfg = make_config(servers, False, False)
+    net = cfg.net
+    cfg.begin("Scenario (2B): a reply from an earlier term, about overwritten entries")
+
+    base = await cfg.one(cfg.rand_int() % 10000, servers, True)
+    lead = await cfg.check_one_leader()
+    term1, _ = cfg.get_state(lead)
+    a = (lead + 1) % servers
+    rest = [x for x in range(servers) if x not in (lead, a)]
+    entries = 8
+
+    # first term: L's requests reach a only, and a's answers wait
+    phase = "first term"
+    carrying: list[int] = []
+
+    def intercept(m: Message) -> str | None:
+        if phase == "first term":
+            if m.kind == "request" and m.src == lead:
+                if m.dst == a:
+                    if not carrying:
+                        carrying.append(m.call)
+                    return None
+                return "drop"
+            if m.kind == "reply" and m.src == a and m.dst == lead:
+                return "hold"
+            return None
+        if phase == "x to L only":
+            return "drop" if m.kind == "request" and m.src == x and m.dst != lead else None
+        if phase == "re-elected":
+            if m.kind == "request" and m.src == lead and m.dst != y:
+                return "drop"
+            return None
+        return None
+
+    net.intercept(intercept)
+    for _ in range(entries):
+        if not cfg.start_cmd(lead, cfg.rand_int() % 10000)[2]:
+            raise Fatal("leader rejected Start()")
+    deadline = cfg.sim.now() + 1.0
+    while (not any(m.call in carrying for m in _held(net, "reply", a, lead))
+           and cfg.sim.now() < deadline):
+        await asyncio.sleep(0.002)
+    if not any(m.call in carrying for m in _held(net, "reply", a, lead)):
+        raise Fatal(f"leader {lead} sent server {a} nothing it answered for 1 s after Start() "
+                    "(Figure 2, Rules for Servers, Leaders 3)")
+
+    # L and a are cut off; the others elect x, which commits its own entry
+    phase = "middle"
+    cfg.disconnect(lead)
+    cfg.disconnect(a)
+    x = await wait_for_leader(cfg, rest, newer_than=term1)
+    if x is None:
+        raise _no_leader("after the leader was disconnected", rest)
+    over = await cfg.one(cfg.rand_int() % 10000, len(rest), True)
+    if over > base + entries:
+        raise Fatal(f"expected index at most {base + entries}, got {over}")
+
+    # L rejoins as a follower and takes x's entry over its own; then x appends
+    # one more that only L gets, so that L's log is the most up to date of
+    # those left when x is cut off: only L can be elected (with the others'
+    # votes), whoever times out first
+    cfg.connect(lead)
+    deadline = cfg.sim.now() + 2.0
+    while over not in cfg.logs[lead] and cfg.sim.now() < deadline:
+        await asyncio.sleep(0.005)
+    if over not in cfg.logs[lead]:
+        raise Fatal(f"only {cfg.n_committed(over)[0]} decided for index {over}; wanted "
+                    f"{len(rest) + 1} (server {lead} rejoined and was not brought up to date "
+                    "within 2 s)")
+    phase = "x to L only"
+    if not cfg.start_cmd(x, cfg.rand_int() % 10000)[2]:
+        raise Fatal("leader rejected Start()")
+    await asyncio.sleep(0.15)
+    term2, _ = cfg.get_state(x)
+    cfg.disconnect(x)
+    phase = "election"
+    voters = [z for z in rest if z != x]
+    if await wait_for_leader(cfg, [lead], newer_than=term2, timeout=10) is None:
+        raise _no_leader(f"re-electing server {lead} with servers {voters[0]} and {voters[1]}",
+                         [lead], 10)
+
+    # in its new term L appends an entry that only y gets; then a's answers arrive
+    y = voters[0]
+    phase = "re-elected"
+    index, _, ok = cfg.start_cmd(lead, cfg.rand_int() % 10000)
+    if not ok:
+        raise Fatal("leader rejected Start()")
+    await asyncio.sleep(0.05)
+    net.release(lambda m: m.kind == "reply" and m.src == a)
+    deadline = cfg.sim.now() + 0.2
+    while cfg.n_committed(index)[0] == 0 and cfg.sim.now() < deadline:
+        await asyncio.sleep(0.002)
+    n, _ = cfg.n_committed(index)
+    if n > 0:
+        raise Fatal(f"{n} committed but no majority (index {index} was on servers {lead} and {y} "
+                    f"only; server {a}'s acknowledgement from term {term1}, of entries since "
+                    f"overwritten, was counted: ignore replies from an earlier term; Figure 2, "
+                    "Rules for Servers, Leaders 3; Students' Guide, 'Term confusion')")
+
+    # everyone together again
+    phase = "done"
+    net.intercept(None)
+    net.discard()
+    for z in (a, x):
+        cfg.connect(z)
     await cfg.one(cfg.rand_int() % 10000, servers, True)
     cfg.end()

@@ -55,7 +55,7 @@ from .._errors import (
     student_traceback,
 )
 from .._loop import Limits, SimLoop, classify
-from .._protocol import CALLS, MAX_STEP_LOG, ApplyMsg, Frame, cut
+from .._protocol import CALLS, MAX_STEP_LOG, MAX_STEP_SENDS, ApplyMsg, Frame, cut
 from . import profile
 from .api import ApplyChannel, ClientEnd, Persister
 from .loader import MODULE_NAME, Impl, LoadError, SourceImpl
@@ -129,6 +129,7 @@ class Host:
         self.handlers: dict[str, bool] = {}
         self.effects: list[list[Any]] = []
         self._log_left = MAX_STEP_LOG  # characters of log text this step may still report
+        self._sends_left = MAX_STEP_SENDS  # RPCs this step may still start
         self.failed = False
         self._calls: dict[int, tuple[asyncio.Future[Any], str]] = {}
         self._puts: dict[int, asyncio.Future[None]] = {}
@@ -219,6 +220,7 @@ class Host:
         report = ["report", result, self.effects, wake, state]
         self.effects = []
         self._log_left = MAX_STEP_LOG
+        self._sends_left = MAX_STEP_SENDS
         return report
 
     def _enter(self) -> tuple[Any, ...] | None:
@@ -375,6 +377,13 @@ class Host:
 
     def start_call(self, dst: int, method: str, args: object) -> asyncio.Future[Any]:
         """peers[dst].call(method, args): a "send" effect and a future for the reply."""
+        self._sends_left -= 1
+        if self._sends_left < 0:
+            raise self.api_error(
+                f"more than {MAX_STEP_SENDS:,} RPCs started in one instant of virtual time: "
+                "the code sends in a loop that never awaits (an election or retry loop "
+                "without `await asyncio.sleep(...)`?). Virtual time moves only while your "
+                "code awaits, so such a loop never ends")
         self.check_method(dst, method)
         try:
             data = encode(args)

@@ -401,13 +401,17 @@ class Network:
         end = c.end
         self._events.append((self._loop.time(), "deliver", server.sid, handle.number, c.cid,
                              end.src, c.method))
+        # Pending before the delivery: an async handler that returns within the
+        # delivery's own step reports so (handler_returned) before deliver() does.
+        self._pending[c.cid] = c
         outcome = handle.deliver(c.cid, c.method, c.data)
         if outcome is None:
+            self._pending.pop(c.cid, None)
             self._lose(c, "handler failed")  # the run fails with the server's error
         elif outcome[0] == "reply":
+            self._pending.pop(c.cid, None)
             self._reply(c, outcome[1])
-        else:
-            self._pending[c.cid] = c
+        elif c.cid in self._pending:  # the async handler is still running
             c.poll = self._at(self._loop.time() + DEAD_POLL, self._poll, c)
 
     def handler_returned(self, handle: ServerHandle, cid: int, data: bytes | None) -> None:

@@ -1,4 +1,4 @@
-"""Raft (lab parts 2A-2D): your implementation goes in this file.
+"""Raft (lab parts 2A-2D, and the optional 2E): your implementation goes in this file.
 
 This is an outline of the API that Raft must expose to the service (and to
 the tester). See the comments below for each of these methods.
@@ -57,6 +57,9 @@ class RequestVoteArgs:
     """Example RequestVote RPC arguments structure."""
 
     # Your data here (2A, 2B).
+    # Part 2E (optional): mark pre-votes, e.g. with a field
+    #     pre_vote: bool = False   # "would you vote for me in `term`?"
+    # or give pre-votes an RPC of their own (HANDOUT.md, Part 2E).
 
 
 @dataclass
@@ -92,6 +95,11 @@ class Raft:
         # Your data here (2A, 2B, 2C).
         # Look at the paper's Figure 2 for a description of what
         # state a Raft server must maintain.
+        # Part 2E (optional) adds volatile state only: a pre-candidate role
+        # and the pre-votes of the current round (PreVote), when you last
+        # heard from a current leader (PreVote's lease: not your election
+        # timer), and, while leading, when each peer last replied
+        # (CheckQuorum).
 
         # initialize from state persisted before a crash
         self.read_persist(persister.read_raft_state())
@@ -142,7 +150,11 @@ class Raft:
     def request_vote(self, args: RequestVoteArgs) -> RequestVoteReply:
         """Example RequestVote RPC handler. Any public method other than
         get_state, start, snapshot and kill can be called over the network;
-        it must return a reply object."""
+        it must return a reply object.
+
+        Part 2E (optional): if pre-votes come here too, answer them first,
+        apart from real votes. A pre-vote changes nothing on this server:
+        not current_term, not voted_for, not the election timer."""
         # Your code here (2A, 2B).
         raise NotImplementedError("2A: request_vote() must decide whether to grant the vote")
 
@@ -201,6 +213,13 @@ class Raft:
         while not self.killed():
             # Your code here (2A)
             # Check if a leader election should be started.
+            #
+            # Part 2E (optional): with PreVote, a follower or candidate whose
+            # election timeout elapses becomes a pre-candidate and asks for
+            # pre-votes; only a majority of them makes it a candidate. With
+            # CheckQuorum, a leader checks here (or in its heartbeat loop),
+            # once per election timeout, that a majority replied within the
+            # maximum election timeout, and steps down if not.
 
             # pause for a random amount of time between 50 and 350
             # milliseconds.

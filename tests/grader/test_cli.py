@@ -22,11 +22,16 @@ from typing import Any
 import jsonschema
 import pytest
 
+from grader.results import part_of
+from grader.suite_index import all_tests
+
 ROOT = Path(__file__).resolve().parents[2]
 SUBS = Path(__file__).with_name("subs")
 RESULTS_SCHEMA = json.loads((ROOT / "grader" / "results.schema.json").read_text())
 GRADESCOPE_SCHEMA = json.loads((ROOT / "grader" / "gradescope.schema.json").read_text())
 REFERENCE = ROOT / "reference" / "raft" / "raft.py"
+HAS_2E = any(part_of(name) == "2E" for name in all_tests())
+"""The optional part's tests (grader/suite/test_2e.py) are installed."""
 
 
 def raftlab(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
@@ -66,15 +71,18 @@ def test_grade_reference_gets_full_marks_and_valid_exports(tmp_path: Path) -> No
                   "--gradescope", str(gs), "--junit", str(junit))
     assert run.returncode == 0, run.stdout + run.stderr
     results = load(out, RESULTS_SCHEMA)
-    assert results["grade"]["total"] == results["grade"]["max"] == 100
+    grade = results["grade"]
+    # the default rubric: 100 points, and the optional part 2E's 10 on top
+    assert grade["max"] == 100 and grade["bonus_max"] == (10 if HAS_2E else 0)
+    assert grade["total"] == 100 + grade["bonus"] and grade["bonus"] == grade["bonus_max"]
     assert results["summary"]["all_passed"]
     assert all(t["replay"].startswith("raftlab replay test_") for t in results["tests"])
     gradescope = load(gs, GRADESCOPE_SCHEMA)
-    assert gradescope["score"] == 100
+    assert gradescope["score"] == grade["total"]
     assert {t["status"] for t in gradescope["tests"]} == {"passed"}
     suite = ET.parse(junit).getroot().find("testsuite")
     assert suite is not None and suite.get("failures") == "0" and suite.get("errors") == "0"
-    assert "100.00 / 100.00" in run.stdout
+    assert ("100.00 + 10.00 bonus / 100.00" if HAS_2E else "100.00 / 100.00") in run.stdout
 
 
 def test_grade_unfilled_skeleton_is_zero_without_crashing(tmp_path: Path) -> None:
@@ -173,13 +181,81 @@ def test_batch_grades_every_submission_and_survives_broken_ones(tmp_path: Path) 
     run = raftlab("batch", str(subs), "--csv", str(csv_path), "--runs", "1")
     assert run.returncode == 0, run.stdout + run.stderr
     rows = csv_path.read_text(encoding="utf-8").splitlines()
-    assert rows[0].startswith("student,score,max,2A,2B,2C,2D")
+    assert rows[0] == ("student,score,max,2A,2B,2C,2D,runs,passed,failed,errors,"
+                       "internal_errors,not_run,problem,2E,bonus,bonus_max")
     scores = {r.split(",")[0]: float(r.split(",")[1]) for r in rows[1:]}
-    assert scores == {"alice": 100.0, "bob": 0.0, "carol": 0.0, "dave": 0.0}
+    bonus = 10.0 if HAS_2E else 0.0  # the reference earns the default rubric's 2E bonus
+    assert scores == {"alice": 100.0 + bonus, "bob": 0.0, "carol": 0.0, "dave": 0.0}
     for name in scores:
         data = load(tmp_path / "grades-json" / f"{name}.json", RESULTS_SCHEMA)
         assert "grade" in data
     assert "no raft.py" in (tmp_path / "grades-json" / "dave.json").read_text()
+
+
+def test_grade_runs_only_the_parts_the_rubric_gives_points(tmp_path: Path) -> None:
+    rubric = tmp_path / "r.toml"
+    rubric.write_text("[policy]\nseeds = 1\n[parts.2A]\npoints = 20\n")  # no 2B-2E
+    out = tmp_path / "r.json"
+    gs = tmp_path / "gs.json"
+    run = raftlab("grade", "--impl", "reference", "--rubric", str(rubric), "--json", str(out),
+                  "--gradescope", str(gs))
+    assert run.returncode == 0, run.stdout + run.stderr
+    results = load(out, RESULTS_SCHEMA)
+    assert results["tests"] and {t["part"] for t in results["tests"]} == {"2A"}
+    grade = results["grade"]
+    assert (grade["total"], grade["max"], grade["bonus"], grade["bonus_max"]) == (20, 20, 0, 0)
+    assert "20.00 / 20.00" in run.stdout and "bonus" not in run.stdout
+    assert "optional part" not in run.stdout
+    assert load(gs, GRADESCOPE_SCHEMA)["score"] == 20
+
+
+@pytest.mark.parametrize(("text", "complaint"), [
+    ("[parts.2E]\npoints = 10\nbonus = \"yes\"\n", "parts.2E.bonus must be true"),
+    ("[parts.2A]\npoints = 20\n[tests.test_no_such_2b]\npoints = 5\n", "names no test"),
+    ("[parts.2F]\npoints = 5\n", "unknown part [parts.2F]"),
+])
+@pytest.mark.parametrize("command", ["grade", "batch", "gradescope-bundle"])
+def test_a_bad_rubric_is_a_usage_error(tmp_path: Path, command: str, text: str,
+                                       complaint: str) -> None:
+    rubric = tmp_path / "r.toml"
+    rubric.write_text(text)
+    args = {"grade": ["grade", "--impl", "reference"],
+            "batch": ["batch", str(tmp_path), "--csv", str(tmp_path / "g.csv")],
+            "gradescope-bundle": ["gradescope-bundle", str(tmp_path / "ag.zip")]}[command]
+    run = raftlab(*args, "--rubric", str(rubric))
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert complaint in " ".join(run.stderr.split())
+    assert not (tmp_path / "g.csv").exists() and not (tmp_path / "ag.zip").exists()
+
+
+@pytest.mark.skipif(HAS_2E, reason="the 2E tests are installed")
+def test_grade_refuses_a_rubric_with_points_for_a_part_without_tests(tmp_path: Path) -> None:
+    run = raftlab("grade", "--impl", "reference")  # the default rubric gives 2E 10 points
+    assert run.returncode == 2
+    assert "no 2E tests" in " ".join(run.stderr.split())
+
+
+@pytest.mark.skipif(not HAS_2E, reason="no 2E tests (grader/suite/test_2e.py) installed")
+def test_test_2e_runs_the_optional_part_and_reports_it_apart(tmp_path: Path) -> None:
+    out = tmp_path / "r.json"
+    run = raftlab("test", "initial_election_2a", "2E", "--impl", "reference", "--json", str(out))
+    assert run.returncode == 0, run.stdout + run.stderr
+    parts = [t["part"] for t in load(out, RESULTS_SCHEMA)["tests"]]
+    assert parts[0] == "2A" and set(parts[1:]) == {"2E"}
+    assert len(parts) - 1 == sum(part_of(n) == "2E" for n in all_tests())
+    assert "  part 2A: 1 passed" in run.stdout and "optional part 2E" in run.stdout
+
+
+@pytest.mark.skipif(not HAS_2E, reason="no 2E tests (grader/suite/test_2e.py) installed")
+def test_pytest_k_2e_selects_the_optional_part() -> None:
+    run = subprocess.run([sys.executable, "-m", "pytest", "grader/suite", "-k", "2e",
+                          "--impl", "reference", "-q", "-p", "no:cacheprovider",
+                          "--collect-only"], cwd=ROOT, capture_output=True, text=True,
+                         timeout=600)
+    assert run.returncode == 0, run.stdout + run.stderr
+    collected = [line for line in run.stdout.splitlines() if "::" in line]
+    assert collected and all(line.endswith("_2e") for line in collected), collected
+    assert len(collected) == sum(part_of(n) == "2E" for n in all_tests())
 
 
 def _autograder(tmp_path: Path, submission: Path | None) -> dict[str, Any]:
@@ -210,8 +286,12 @@ def _autograder(tmp_path: Path, submission: Path | None) -> dict[str, Any]:
 def test_gradescope_bundle_grades_the_reference_in_a_simulated_autograder(
         tmp_path: Path) -> None:
     results = _autograder(tmp_path, REFERENCE)
-    assert results["score"] == 100
-    assert len(results["tests"]) >= 28
+    bonus = [t for t in results["tests"] if "bonus" in t["tags"]]
+    # 2E on top (its 10 points shared by 11 tests, each rounded to 4 places)
+    assert results["score"] == pytest.approx(100 + sum(t["max_score"] for t in bonus), abs=1e-3)
+    assert len(bonus) == sum(part_of(n) == "2E" for n in all_tests())
+    assert len(results["tests"]) >= 28 + len(bonus)
+    assert all(t["name"].startswith("2E (bonus): ") for t in bonus)
 
 
 def test_gradescope_bundle_scores_a_missing_submission_zero_with_a_message(

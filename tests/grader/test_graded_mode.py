@@ -348,7 +348,9 @@ def test_batch_writes_each_grade_as_soon_as_it_is_done(tmp_path: Path, frozen: P
     assert early, "amy's and bob's grades were not on disk before the batch ended\n" + log
     assert proc.returncode == 0, log[-3000:]
     rows = read_csv(csv_path)
-    assert {s: float(r["score"]) for s, r in rows.items()} == {"amy": 0, "bob": 0, "zed": 100}
+    # the reference also earns part 2E's bonus (10 in the default rubric)
+    assert {s: float(r["score"]) for s, r in rows.items()} == {"amy": 0, "bob": 0, "zed": 110}
+    assert {s: float(r["bonus"]) for s, r in rows.items()} == {"amy": 0, "bob": 0, "zed": 10}
     assert "oops in __init__" in rows["amy"]["problem"]
     for student in rows:
         data = load(out_dir / f"{student}.json", RESULTS_SCHEMA)

@@ -44,6 +44,11 @@ def test_handout_folder_has_no_reference_and_runs_the_skeleton(built: Path) -> N
     assert not any(f.startswith(("reference", "tests", ".ci")) for f in files)
     assert "grader/mutants.py" not in files and "grader/zoo.py" not in files
     assert handout.STUDENTS_README not in files
+    # the rule table lists the bugs the tests miss: students get only its rendering
+    assert "grader/rules.py" not in files
+    shipped_handout = (out / "HANDOUT.md").read_text(encoding="utf-8")
+    assert "## 10. Appendix: what the tests check" in shipped_handout
+    assert shipped_handout == (ROOT / "HANDOUT.md").read_text(encoding="utf-8")
     reference = (ROOT / "reference" / "raft" / "raft.py").read_text(encoding="utf-8")
     needle = "never commit an older term's entry by counting replicas"
     assert needle in reference
@@ -273,3 +278,15 @@ def test_the_builder_may_name_what_it_leaves_out() -> None:
     text = 'INSTRUCTORS_ONLY = ("grader/mutants.py", "grader/zoo.py")  # README.students.md'
     assert find_broken_references({**SHIPPED, "grader/handout.py": text}) == []
     assert len(find_broken_references({**SHIPPED, "grader/cli.py": text})) == 3
+
+
+def test_the_handout_may_name_the_rule_tables_source_only() -> None:
+    """HANDOUT.md's generated appendix says where it comes from (grader/rules.py,
+    not shipped); no other shipped file may name it, nor HANDOUT.md another."""
+    marker = "<!-- rule table: begin (generated from grader/rules.py) -->"
+    texts = {**SHIPPED, "HANDOUT.md": SHIPPED["HANDOUT.md"] + marker}
+    assert find_broken_references(texts) == []
+    assert [b.target for b in find_broken_references({**texts, "README.md": marker})] == [
+        "grader/rules.py"]
+    texts["HANDOUT.md"] += "\nsee grader/mutants.py"
+    assert [b.target for b in find_broken_references(texts)] == ["grader/mutants.py"]

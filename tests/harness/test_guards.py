@@ -254,6 +254,37 @@ def test_a_cpu_spin_in_an_async_rpc_handler_is_interrupted_and_names_its_task() 
     assert "in busy_async." in outcome.failure.message
 
 
+class Flooder(EchoService):
+    """At 0.5 s, starts RPCs in a loop that lets virtual time stand still (an
+    election loop whose only await is ``sleep(0)``)."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        asyncio.get_running_loop().call_later(0.5, lambda: asyncio.ensure_future(self.flood()))
+
+    async def flood(self) -> None:
+        while True:
+            for peer in self.peers:
+                asyncio.ensure_future(peer.call("echo", Args(1)))
+            await asyncio.sleep(0)
+
+
+def test_a_loop_that_starts_rpcs_without_awaiting_is_the_servers_failure() -> None:
+    """It used to be reported as the tester's CPU spin (the trusted side took
+    its flood of sends), a harness error that cost nothing."""
+    sim, _, _ = cluster(1, 3, Flooder, spin_seconds=0.3)
+
+    async def main() -> None:
+        await asyncio.sleep(5)
+
+    outcome = sim.run(main())
+    assert outcome.failure is not None
+    assert not isinstance(outcome.failure, HarnessError), outcome.failure
+    assert getattr(outcome.failure, "where", "") == "server 0 (incarnation 1)"
+    assert "more than 10,000 RPCs started in one instant of virtual time" in str(
+        outcome.failure)
+
+
 def test_a_cpu_spin_in_a_method_the_tester_called_is_interrupted() -> None:
     sim, handles, _ = cluster(1, 1, Busy, spin_seconds=0.3)
 

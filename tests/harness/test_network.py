@@ -181,6 +181,29 @@ def test_async_handlers_run_concurrently_and_reply_when_they_finish() -> None:
     assert 3 < sim.now() < 3.01
 
 
+class QuickAsync(EchoService):
+    """An async handler that never awaits: it returns in its delivery's own step."""
+
+    async def quick(self, args: Args) -> Reply:
+        return Reply(args.value, self.me, self.number)
+
+
+def test_an_async_handler_that_returns_at_once_replies() -> None:
+    """Its reply used to be lost: the "replied" effect came in the delivery's own
+    report, before the network had marked the call pending (student-api.md
+    allows async handlers, and a Raft with `async def request_vote` never
+    elected a leader)."""
+    sim, _, _ = cluster(1, 1, QuickAsync)
+
+    async def main() -> list[Any]:
+        end = client(sim, 0)
+        return await asyncio.gather(*(end.call("quick", Args(v)) for v in (1, 2)))
+
+    replies = run(sim, main())
+    assert [r.value for r in replies] == [1, 2]
+    assert sim.now() < 0.01
+
+
 def test_handlers_are_the_public_methods_except_the_testers_api() -> None:
     assert handler_table(EchoService) == {"echo": False, "log": False, "slow": True}
 

@@ -1,7 +1,9 @@
-"""The reference cut down to one part of the lab, for tests only (never shipped).
+"""The reference cut down to one part of the lab, or with part 2E switched off: for tests only.
 
     source = part_source("2B")        # the reference with 2B's features and no later ones
     impl = part_impl("2B")            # the same, as a SourceImpl to run in-process
+    impl = variant_impl("plain")      # the reference with PreVote and CheckQuorum off
+                                      #   (VARIANTS: plain, prevote, checkquorum, both)
 
 Each cut is a few explicit text replacements of ``reference/raft/raft.py``,
 applied on top of the next part's cut (2C, then 2B, then 2A), each of which
@@ -123,5 +125,43 @@ def part_source(part: str) -> str:
 def part_impl(part: str) -> SourceImpl:
     """The cut reference as an implementation to run in-process, checked to load."""
     impl = SourceImpl(f"<reference cut to {part}>/raft.py", part_source(part))
+    impl.load()
+    return impl
+
+
+# ------------------------------------------------------------ part 2E switches
+
+SWITCHES = ("PRE_VOTE", "CHECK_QUORUM")
+"""The reference's part-2E switches: module constants, each ``NAME = True``."""
+
+
+def with_switches(source: str, *, pre_vote: bool, check_quorum: bool) -> str:
+    """``source`` (the reference, or a cut or mutant of it) with 2E's switches set."""
+    for name, on in zip(SWITCHES, (pre_vote, check_quorum), strict=True):
+        old = f"\n{name} = True\n"
+        if source.count(old) != 1:
+            raise PartError(f"the switch {name} = True must appear once in the reference")
+        source = source.replace(old, f"\n{name} = {on}\n")
+    return source
+
+
+VARIANTS = {
+    "plain": (False, False),
+    "prevote": (True, False),
+    "checkquorum": (False, True),
+    "both": (True, True),
+}
+"""The reference's 2E configurations, by name: (pre_vote, check_quorum)."""
+
+
+def variant_source(name: str, source: str | None = None) -> str:
+    pre_vote, check_quorum = VARIANTS[name]
+    return with_switches(reference_source() if source is None else source,
+                         pre_vote=pre_vote, check_quorum=check_quorum)
+
+
+def variant_impl(name: str, source: str | None = None, label: str = "reference") -> SourceImpl:
+    """The reference (or ``source``) with 2E's switches set as ``name`` says."""
+    impl = SourceImpl(f"<{label}, 2E {name}>/raft.py", variant_source(name, source))
     impl.load()
     return impl

@@ -13,7 +13,9 @@ the rule ID the first reference's zoo uses for the same bug: an ID of
 list of catalog bugs left out) - tests/grader/test_zoo2.py checks it - and
 the bug is translated into this code's style (an offset ledger,
 long-lived replicators, pipelined AppendEntries, one candidacy task counting
-its ballots). Where the style changes the bug's shape, ``bug`` says how.
+its ballots). Where the style changes the bug's shape, ``bug`` says how;
+where it does not, the mutant is ``same_bug(ID, edits=...)``, which takes its
+part, bug and source from the first reference's mutant of that ID.
 This reference has no part 2E, so it has no V mutants, and the catalog bugs
 that 2E masks in the first reference (E3, E19) are real bugs here.
 
@@ -85,7 +87,20 @@ Left out of both (tried here too; none is killed within 3 seeds):
 
 from __future__ import annotations
 
-from grader.mutants import Mutant
+from dataclasses import replace
+
+from grader.mutants import MASKED_BY_2E, Mutant
+from grader.mutants import MUTANTS as FIRST
+
+_CATALOG = {m.id: m for m in (*FIRST, *MASKED_BY_2E)}
+
+
+def same_bug(mid: str, *, edits: tuple[tuple[str, str], ...],
+             expected: tuple[str, ...] | None = None) -> Mutant:
+    """The first reference's mutant ``mid`` (its part, bug and source), with this
+    reference's edits (and expected tests, where they differ)."""
+    first = _CATALOG[mid]
+    return replace(first, edits=edits, expected=first.expected if expected is None else expected)
 
 PARTS = ("2A", "2B", "2C", "2D")
 
@@ -109,44 +124,23 @@ _INSTALL_COMPACT = """        self._compact(index, term)
 
 MUTANTS: tuple[Mutant, ...] = (
     # -------- 2A: leader election
-    Mutant(
-        id="E3", part="2A",
-        bug="I reset my election timer whenever an AppendEntries arrives, even from an old term",
-        source="Students' Guide, 'Livelocks'; Figure 2, AppendEntries receiver 1",
-        expected=("test_stale_leader_scenario_2a",),
-        edits=(("""        if args.term < self.current_term:
+    same_bug("E3", edits=(("""        if args.term < self.current_term:
             return AppendEntriesReply(self.current_term, False)""",
                 """        if args.term < self.current_term:
             self._reset_election_timer()
             return AppendEntriesReply(self.current_term, False)"""),)),
-    Mutant(
-        id="E4", part="2A",
-        bug="I grant my vote without checking whether I already voted in this term",
-        source="Figure 2, RequestVote receiver 2",
-        expected=("test_double_vote_scenario_2a", "test_many_elections_2a"),
-        edits=((_GRANT, """        granted = (args.term == self.current_term
+    same_bug("E4", edits=((_GRANT, """        granted = (args.term == self.current_term
                    and up_to_date)"""),)),
-    Mutant(
-        id="E5", part="2A",
-        bug="whenever I step down to follower I clear voted_for, even when the term does not change",
-        source="etcd-io/etcd PR #2461 'raft: do not reset vote if term is not changed'; "
-               "microsoft/CCF PR #8094",
-        expected=("test_double_vote_scenario_2a", "test_many_elections_2a",
-                  "test_voter_crash_scenario_2c", "test_figure8_scenario_2c"),
-        edits=(("""        if term > self.current_term:
+    same_bug("E5", edits=(("""        if term > self.current_term:
             self.current_term = term
             self.voted_for = None
             self._persist()""",
                 """        if term > self.current_term:
             self.current_term = term
         self.voted_for = None
-        self._persist()"""),)),
-    Mutant(
-        id="E6", part="2A",
-        bug="I step down when an RPC request carries a higher term, but ignore the term in RPC replies",
-        source="Figure 2, Rules for Servers, All Servers 2",
-        expected=("test_stale_leader_scenario_2a", "test_figure8_scenario_2c"),
-        edits=(("""                    if reply.term > self.current_term:
+        self._persist()"""),), expected=("test_double_vote_scenario_2a", "test_many_elections_2a",
+                  "test_voter_crash_scenario_2c", "test_figure8_scenario_2c")),
+    same_bug("E6", edits=(("""                    if reply.term > self.current_term:
                         self._follow(reply.term)  # All Servers 2
                         return
 """, ""),
@@ -154,15 +148,7 @@ MUTANTS: tuple[Mutant, ...] = (
                 self._follow(reply.term)  # All Servers 2
                 continue
 """, ""))),
-    Mutant(
-        id="E7", part="2A",
-        bug="I check voted_for before adopting a RequestVote's newer term, so a vote from the "
-            "previous term blocks me",
-        source="Students' Guide, 'Livelocks' (first step down and adopt the term, then handle "
-               "the RPC); Figure 2, All Servers 2",
-        expected=("test_many_elections_2a", "test_late_reply_scenario_2b",
-                  "test_figure8_scenario_2c", "test_re_election_2a"),
-        edits=(("""        if args.term > self.current_term:
+    same_bug("E7", edits=(("""        if args.term > self.current_term:
             self._follow(args.term)  # All Servers 2
         # Receiver 1""",
                 """        free_to_vote = self.voted_for in (None, args.candidate_id)
@@ -172,12 +158,7 @@ MUTANTS: tuple[Mutant, ...] = (
                (_GRANT, """        granted = (args.term == self.current_term
                    and free_to_vote
                    and up_to_date)"""))),
-    Mutant(
-        id="E7b", part="2A",
-        bug="when I adopt a newer term I keep voted_for from the old term",
-        source="Figure 2 (voted_for: candidate that received vote in current term); All Servers 2",
-        expected=("test_re_election_2a", "test_many_elections_2a", "test_stale_leader_scenario_2a"),
-        edits=(("""            self.current_term = term
+    same_bug("E7b", edits=(("""            self.current_term = term
             self.voted_for = None
 """, """            self.current_term = term
 """),)),
@@ -203,54 +184,17 @@ MUTANTS: tuple[Mutant, ...] = (
             ballots.update(new)
             votes = 1
             pending |= set(new)"""))),
-    Mutant(
-        id="E9", part="2A",
-        bug="every server uses the same election timeout, 450 ms; I did not randomise it",
-        source="§5.2 (randomized election timeouts); lab handout, 2A hints",
-        expected=("test_initial_election_2a", "test_re_election_2a", "test_many_elections_2a"),
-        edits=(("self._patience = random.uniform(*ELECTION_TIMEOUT)", "self._patience = 0.45"),)),
-    Mutant(
-        id="E10", part="2A",
-        bug="my election timeout is 3-6 seconds, to be safe",
-        source="Lab handout: elect a new leader within five seconds",
-        expected=("test_figure8_scenario_2c", "test_late_reply_scenario_2b",
-                  "test_snapshot_install_unreliable_2d"),
-        edits=(("ELECTION_TIMEOUT: Final = (0.3, 0.65)", "ELECTION_TIMEOUT: Final = (3.0, 6.0)"),)),
-    Mutant(
-        id="E11", part="2A",
-        bug="my leader sends heartbeats once a second, longer than the election timeout",
-        source="Lab handout, 2A hints (heartbeats must prevent elections); Figure 2, Leaders 1",
-        expected=("test_count_2b", "test_re_election_2a", "test_concurrent_starts_2b"),
-        edits=(("HEARTBEAT_INTERVAL: Final = 0.1", "HEARTBEAT_INTERVAL: Final = 1.0"),)),
-    Mutant(
-        id="E12", part="2A",
-        bug="my leader sends heartbeats every 10 ms, to be safe",
-        source="Lab handout ('no more than ten times per second'); MIT test_test.go TestCount2B",
-        expected=("test_count_2b", "test_fast_backup_bound_2b"),
-        edits=(("HEARTBEAT_INTERVAL: Final = 0.1", "HEARTBEAT_INTERVAL: Final = 0.01"),)),
-    Mutant(
-        id="E13b", part="2A",
-        bug="a new leader of mine starts match_index at its own last index, like next_index",
-        source="Figure 2, volatile state on leaders (match_index initialized to 0)",
-        expected=("test_rejoin_2b", "test_backup_2b", "test_fail_agree_2b"),
-        edits=(("""        self._send_next = [self._last_index() + 1] * n
+    same_bug("E9", edits=(("self._patience = random.uniform(*ELECTION_TIMEOUT)", "self._patience = 0.45"),)),
+    same_bug("E10", edits=(("ELECTION_TIMEOUT: Final = (0.3, 0.65)", "ELECTION_TIMEOUT: Final = (3.0, 6.0)"),)),
+    same_bug("E11", edits=(("HEARTBEAT_INTERVAL: Final = 0.1", "HEARTBEAT_INTERVAL: Final = 1.0"),), expected=("test_count_2b", "test_re_election_2a", "test_concurrent_starts_2b")),
+    same_bug("E12", edits=(("HEARTBEAT_INTERVAL: Final = 0.1", "HEARTBEAT_INTERVAL: Final = 0.01"),)),
+    same_bug("E13b", edits=(("""        self._send_next = [self._last_index() + 1] * n
         self._match = [0] * n""", """        self._send_next = [self._last_index() + 1] * n
         self._match = [self._last_index()] * n"""),)),
-    Mutant(
-        id="E16", part="2A",
-        bug="my election timer keeps running while I lead, so my leader starts a new election "
-            "every timeout",
-        source="Figure 2, Rules for Servers, Followers 2 (only followers and candidates time out)",
-        expected=("test_figure8_unreliable_2c", "test_count_2b", "test_re_election_2a"),
-        edits=(("if self.role != FOLLOWER or remaining > 0:",
-                "if self.role == CANDIDATE or remaining > 0:"),)),
-    Mutant(
-        id="E17", part="2A",
-        bug="when I become a candidate I do not increment current_term",
-        source="Figure 2, Rules for Servers, Candidates 1 (increment currentTerm)",
-        expected=("test_initial_election_2a", "test_re_election_2a", "test_many_elections_2a"),
-        edits=(("""            self.current_term += 1
-            self.voted_for = self.me""", """            self.voted_for = self.me"""),)),
+    same_bug("E16", edits=(("if self.role != FOLLOWER or remaining > 0:",
+                "if self.role == CANDIDATE or remaining > 0:"),), expected=("test_figure8_unreliable_2c", "test_count_2b", "test_re_election_2a")),
+    same_bug("E17", edits=(("""            self.current_term += 1
+            self.voted_for = self.me""", """            self.voted_for = self.me"""),), expected=("test_initial_election_2a", "test_re_election_2a", "test_many_elections_2a")),
     Mutant(
         id="E19", part="2A",
         bug="I do not reset my election timer when I stand for election",
@@ -271,13 +215,7 @@ MUTANTS: tuple[Mutant, ...] = (
                 await asyncio.sleep(deadline - loop.time())
             if self.current_term != term:
                 return""", """            return  # no majority: wait for a leader to show up"""),)),
-    Mutant(
-        id="R18b", part="2A",
-        bug="my candidate asks for votes one peer at a time, awaiting each reply",
-        source="labrpc.go (check that the leader doesn't send RPCs synchronously); lab handout, "
-               "2A hints",
-        expected=("test_many_elections_2a", "test_stale_leader_scenario_2a", "test_backup_2b"),
-        edits=(("""        self._apply_wakeup = asyncio.Event()
+    same_bug("R18b", edits=(("""        self._apply_wakeup = asyncio.Event()
 """, """        self._apply_wakeup = asyncio.Event()
         self._ballot_lock = asyncio.Lock()
 """),
@@ -292,26 +230,10 @@ MUTANTS: tuple[Mutant, ...] = (
         expected=("test_backup_2b", "test_fail_agree_2b", "test_figure8_scenario_2c"),
         edits=((_GRANT, """        granted = (args.term == self.current_term
                    and self.voted_for in (None, args.candidate_id))"""),)),
-    Mutant(
-        id="R2", part="2B",
-        bug="a candidate's log is up to date if it is at least as long as mine",
-        source="Students' Guide ('No cheating and just checking the length!'); §5.4.1",
-        expected=("test_rejoin_2b", "test_backup_2b", "test_fast_backup_bound_2b"),
-        edits=((_UP_TO_DATE, "        up_to_date = args.last_log_index >= self._last_index()"),)),
-    Mutant(
-        id="R3", part="2B",
-        bug="with equal last terms a candidate's log must be strictly longer than mine to get my vote",
-        source="§5.4.1 ('at least as up-to-date')",
-        expected=("test_initial_election_2a", "test_re_election_2a"),
-        edits=((_UP_TO_DATE, """        up_to_date = ((args.last_log_term, args.last_log_index)
+    same_bug("R2", edits=((_UP_TO_DATE, "        up_to_date = args.last_log_index >= self._last_index()"),)),
+    same_bug("R3", edits=((_UP_TO_DATE, """        up_to_date = ((args.last_log_term, args.last_log_index)
                       > (self._last_term(), self._last_index()))"""),)),
-    Mutant(
-        id="R5", part="2B",
-        bug="a heartbeat (no entries) succeeds at once and updates my commit index, without the "
-            "prev_log_index/prev_log_term check",
-        source="Students' Guide, 'The importance of details'",
-        expected=("test_fail_agree_2b", "test_rejoin_2b", "test_backup_2b"),
-        edits=(("""        self._reset_election_timer()     # Followers 2: heard from the current leader
+    same_bug("R5", edits=(("""        self._reset_election_timer()     # Followers 2: heard from the current leader
 """, """        self._reset_election_timer()     # Followers 2: heard from the current leader
         if not args.entries:  # a heartbeat: nothing to check or append
             if args.leader_commit > self.commit_index:
@@ -319,36 +241,15 @@ MUTANTS: tuple[Mutant, ...] = (
                 self._apply_wakeup.set()
             return AppendEntriesReply(self.current_term, True)
 """),)),
-    Mutant(
-        id="R5b", part="2B",
-        bug="my follower only looks at leader_commit when an AppendEntries carries entries, "
-            "not on heartbeats",
-        source="Students' Guide, 'The importance of details' (heartbeats are not special); "
-               "Figure 2, AppendEntries receiver 5",
-        expected=("test_basic_agree_2b", "test_fail_agree_2b"),
-        edits=(("if args.leader_commit > self.commit_index and last_new > self.commit_index:",
+    same_bug("R5b", edits=(("if args.leader_commit > self.commit_index and last_new > self.commit_index:",
                 "if args.entries and args.leader_commit > self.commit_index "
                 "and last_new > self.commit_index:"),)),
-    Mutant(
-        id="R6", part="2B",
-        bug="my follower replaces everything after prev_log_index with the RPC's entries, even "
-            "when they match",
-        source="Students' Guide, 'The importance of details' (the follower must not truncate its "
-               "log on a match)",
-        expected=("test_stale_append_scenario_2b", "test_concurrent_starts_2b",
-                  "test_unreliable_churn_2c"),
-        edits=(("""        for offset, entry in enumerate(entries):
+    same_bug("R6", edits=(("""        for offset, entry in enumerate(entries):
             index = prev + 1 + offset
 """ + _APPEND_LOOP, """        del self.entries[prev - self.base_index:]
         self.entries.extend(entries)
         self._persist()"""),)),
-    Mutant(
-        id="R7", part="2B",
-        bug="my follower overwrites conflicting entries in place and keeps whatever follows them",
-        source="Figure 2, AppendEntries receiver 3 (delete the existing entry and all that "
-               "follow it)",
-        expected=("test_figure8_unreliable_2c", "test_backup_2b", "test_rejoin_2b"),
-        edits=((_APPEND_LOOP, """            if index <= self._last_index():
+    same_bug("R7", edits=((_APPEND_LOOP, """            if index <= self._last_index():
                 if self._term_at(index) == _term_of(entry):
                     continue
                 self.entries[index - self.base_index - 1] = entry  # replace the conflicting one
@@ -364,30 +265,11 @@ MUTANTS: tuple[Mutant, ...] = (
                   "test_fail_no_agree_2b", "test_backup_2b"),
         edits=(("self.commit_index = min(args.leader_commit, last_new)",
                 "self.commit_index = args.leader_commit"),)),
-    Mutant(
-        id="R9", part="2B",
-        bug="my follower rejects only when its entry at prev_log_index has another term; if it "
-            "has no entry there, it appends",
-        source="Students' Guide, 'Incorrect RPC handlers'; Figure 2, AppendEntries receiver 2",
-        expected=("test_fail_agree_2b", "test_backup_2b", "test_figure8_2c"),
-        edits=(("""            # Receiver 2, fast backup case 3: we hold no entry at prev_log_index.
+    same_bug("R9", edits=(("""            # Receiver 2, fast backup case 3: we hold no entry at prev_log_index.
             return AppendEntriesReply(self.current_term, False, x_len=self._last_index() + 1)""",
                 """            pass  # no entry there, so nothing conflicts"""),)),
-    Mutant(
-        id="R10", part="2B",
-        bug="my applier sends the entry at commit_index and sets last_applied to it, skipping "
-            "those in between",
-        source="MIT config.go applier ('apply out of order'); Students' Guide, 'Failure to "
-               "follow The Rules'",
-        expected=("test_fail_agree_2b", "test_concurrent_starts_2b", "test_fail_no_agree_2b"),
-        edits=(("self.last_applied += 1", "self.last_applied = self.commit_index"),)),
-    Mutant(
-        id="R11", part="2B",
-        bug="my follower applies newly committed entries in append_entries, and my applier "
-            "task applies them too",
-        source="Students' Guide (applying should be done by only one entity)",
-        expected=("test_basic_agree_2b", "test_fail_agree_2b"),
-        edits=(("""            self.commit_index = min(args.leader_commit, last_new)
+    same_bug("R10", edits=(("self.last_applied += 1", "self.last_applied = self.commit_index"),)),
+    same_bug("R11", edits=(("""            self.commit_index = min(args.leader_commit, last_new)
             self._apply_wakeup.set()""",
                 """            for i in range(self.commit_index + 1, min(args.leader_commit, last_new) + 1):
                 asyncio.create_task(self.apply_ch.put(ApplyMsg(  # apply them now
@@ -404,13 +286,7 @@ MUTANTS: tuple[Mutant, ...] = (
         edits=(("""            if self.role != LEADER or args.term != self.current_term:
                 continue  # a reply to an earlier term's request ("Term confusion")
 """, ""),)),
-    Mutant(
-        id="R12b", part="2B",
-        bug="a success reply from an earlier term still raises match_index (and may commit), "
-            "though I ignore the rest of it",
-        source="Students' Guide, 'Term confusion'",
-        expected=("test_stale_append_reply_scenario_2b", "test_late_reply_scenario_2b"),
-        edits=(("""            if self.role != LEADER or args.term != self.current_term:
+    same_bug("R12b", edits=(("""            if self.role != LEADER or args.term != self.current_term:
                 continue  # a reply to an earlier term's request ("Term confusion")
 """, """            if self.role != LEADER or args.term != self.current_term:
                 if (self.role == LEADER and isinstance(reply, AppendEntriesReply)
@@ -420,37 +296,19 @@ MUTANTS: tuple[Mutant, ...] = (
                         self._match[peer] = matched
                         self._advance_commit()
                 continue  # a reply to an earlier term's request ("Term confusion")
-"""),)),
-    Mutant(
-        id="R13", part="2B",
-        bug="on a successful AppendEntries my leader sets match_index to its own last log index",
-        source="Students' Guide, 'Term confusion'",
-        expected=("test_late_reply_scenario_2b", "test_unreliable_agree_2c",
-                  "test_unreliable_churn_2c", "test_figure8_unreliable_2c"),
-        edits=(("self._acknowledged(peer, args.prev_log_index + len(args.entries))",
+"""),), expected=("test_stale_append_reply_scenario_2b", "test_late_reply_scenario_2b")),
+    same_bug("R13", edits=(("self._acknowledged(peer, args.prev_log_index + len(args.entries))",
                 "self._acknowledged(peer, self._last_index())"),)),
-    Mutant(
-        id="R15", part="2B",
-        bug="after a rejection my leader backs next_index up by one entry at a time",
-        source="Lab handout, fast backup; paper pp. 7-8",
-        expected=("test_fast_backup_bound_2b", "test_backup_2b"),
-        edits=(("""        if reply.x_term < 0:
+    same_bug("R15", edits=(("""        if reply.x_term < 0:
             guess = reply.x_len                        # case 3: follower's log too short
         else:
             last = self._last_index_of_term(reply.x_term)
             guess = reply.x_index if last is None else last + 1  # cases 1 and 2""",
                 """        guess = self._ack_next[peer] - 1"""),)),
-    Mutant(
-        id="R18", part="2B",
-        bug="each of my leader's replicators awaits the reply to one AppendEntries before it "
-            "sends the next",
-        source="labrpc.go (check that the leader doesn't send RPCs synchronously); lab handout, "
-               "2B hints",
-        expected=("test_figure8_unreliable_2c", "test_unreliable_churn_2c", "test_fail_agree_2b"),
-        edits=(("WINDOW: Final = 3", "WINDOW: Final = 1"),
+    same_bug("R18", edits=(("WINDOW: Final = 3", "WINDOW: Final = 1"),
                ("if loop.time() >= self._last_sent[peer] + HEARTBEAT_INTERVAL:",
                 "if (loop.time() >= self._last_sent[peer] + HEARTBEAT_INTERVAL\n"
-                "                    and self._in_flight[peer] == 0):"))),
+                "                    and self._in_flight[peer] == 0):")), expected=("test_figure8_unreliable_2c", "test_unreliable_churn_2c", "test_fail_agree_2b")),
     Mutant(
         id="R19", part="2B",
         bug="start() returns len(self.entries) as the index, forgetting base_index",
@@ -458,12 +316,7 @@ MUTANTS: tuple[Mutant, ...] = (
         expected=("test_snapshot_basic_2d", "test_snapshot_install_2d"),
         edits=(("return self._last_index(), self.current_term, True",
                 "return len(self.entries), self.current_term, True"),)),
-    Mutant(
-        id="R20", part="2B",
-        bug="my leader sends its whole log in every AppendEntries",
-        source="MIT test_test.go TestRPCBytes2B ('too many RPC bytes')",
-        expected=("test_rpc_bytes_2b",),
-        edits=(("first = self._send_next[peer]",
+    same_bug("R20", edits=(("first = self._send_next[peer]",
                 "first = min(self._send_next[peer], self.base_index + 1)  # send everything"),
                ("batch = self._slice(first, MAX_BATCH)",
                 "batch = self._slice(first, len(self.entries))"))),
@@ -477,53 +330,23 @@ MUTANTS: tuple[Mutant, ...] = (
                 """        held = sorted((self._match[peer] for peer in range(len(self.peers))),
                       reverse=True)"""),)),
     # -------- 2C: persistence (and Figure 8)
-    Mutant(
-        id="R4", part="2C",
-        bug="my leader commits any entry stored on a majority, whatever its term",
-        source="§5.4.2 and Figure 8; canonical/raft #220",
-        expected=("test_figure8_scenario_2c", "test_figure8_2c", "test_figure8_unreliable_2c"),
-        edits=(("if n > self.commit_index and self._term_at(n) == self.current_term:",
+    same_bug("R4", edits=(("if n > self.commit_index and self._term_at(n) == self.current_term:",
                 "if n > self.commit_index:"),)),
-    Mutant(
-        id="P1", part="2C",
-        bug="I persist current_term and the log, but not voted_for",
-        source="Figure 2, persistent state; ktoso/akka-raft #62",
-        expected=("test_voter_crash_scenario_2c", "test_figure8_2c"),
-        edits=(("state = encode((self.current_term, self.voted_for, self.base_index, self.base_term,",
+    same_bug("P1", edits=(("state = encode((self.current_term, self.voted_for, self.base_index, self.base_term,",
                 "state = encode((self.current_term, None, self.base_index, self.base_term,"),)),
-    Mutant(
-        id="P1b", part="2C",
-        bug="I persist when my term changes, but not when I grant a vote",
-        source="Figure 2 (persistent state updated before responding to RPCs); hashicorp/raft #661",
-        expected=("test_voter_crash_scenario_2c",),
-        edits=(("""            self.voted_for = args.candidate_id
+    same_bug("P1b", edits=(("""            self.voted_for = args.candidate_id
             self._persist()""", """            self.voted_for = args.candidate_id"""),)),
-    Mutant(
-        id="P2", part="2C",
-        bug="I persist voted_for and the log but not current_term, which restarts at 0",
-        source="Figure 2, persistent state",
-        expected=("test_persist1_2c", "test_persist2_2c", "test_snapshot_all_crash_2d"),
-        edits=(("state = encode((self.current_term, self.voted_for, self.base_index, self.base_term,",
+    same_bug("P2", edits=(("state = encode((self.current_term, self.voted_for, self.base_index, self.base_term,",
                 "state = encode((self.voted_for, self.base_index, self.base_term,"),
                ("""        (self.current_term, self.voted_for, self.base_index, self.base_term,
          entries) = decode(data)""",
                 """        (self.voted_for, self.base_index, self.base_term,
          entries) = decode(data)"""))),
-    Mutant(
-        id="P3", part="2C",
-        bug="my follower appends entries without persisting them",
-        source="Figure 2 (updated on stable storage before responding to RPCs)",
-        expected=("test_persist1_2c", "test_snapshot_all_crash_2d", "test_reliable_churn_2c"),
-        edits=(("""            self.entries.extend(entries[offset:])
+    same_bug("P3", edits=(("""            self.entries.extend(entries[offset:])
             self._persist()
             break""", """            self.entries.extend(entries[offset:])
             break"""),)),
-    Mutant(
-        id="P3b", part="2C",
-        bug="start() appends the command to my leader's log without persisting it",
-        source="Figure 2 (the log is persistent state); lab handout, 2C",
-        expected=("test_persist3_2c", "test_figure8_scenario_2c"),
-        edits=(("""        self.entries.append((self.current_term, command))
+    same_bug("P3b", edits=(("""        self.entries.append((self.current_term, command))
         self._persist()""", """        self.entries.append((self.current_term, command))"""),)),
     Mutant(
         id="P5", part="2C",
@@ -570,22 +393,11 @@ MUTANTS: tuple[Mutant, ...] = (
          entries) = decode(data)""",
                 """        (self.current_term, self.voted_for, self.base_term,
          entries) = decode(data)"""))),
-    Mutant(
-        id="S6", part="2D",
-        bug="after installing a snapshot I leave commit_index and last_applied where they were",
-        source="Students' Guide, 'An aside on optimizations'; Figure 13, receiver 8",
-        expected=("test_snapshot_install_2d", "test_snapshot_install_unreliable_2d"),
-        edits=(("""        self.commit_index = max(self.commit_index, index)
+    same_bug("S6", edits=(("""        self.commit_index = max(self.commit_index, index)
 """, ""),
                ("""            self.last_applied = snap.snapshot_index  # the entries it covers are skipped
 """, ""))),
-    Mutant(
-        id="S7", part="2D",
-        bug="on restart my commit_index and last_applied start at 0, not at the snapshot's index",
-        source="Students' Guide; lab handout, 2D",
-        expected=("test_snapshot_init_2d", "test_snapshot_all_crash_2d",
-                  "test_snapshot_install_crash_2d"),
-        edits=(("self.commit_index = self.last_applied = self.base_index",
+    same_bug("S7", edits=(("self.commit_index = self.last_applied = self.base_index",
                 "self.commit_index = self.last_applied = 0"),)),
     Mutant(
         id="S8", part="2D",
@@ -594,19 +406,9 @@ MUTANTS: tuple[Mutant, ...] = (
         expected=("test_snapshot_install_crash_2d", "test_snapshot_all_crash_2d",
                   "test_snapshot_init_2d"),
         edits=(("self.persister.save(state, self.snapshot_data)", "self.persister.save(state, None)"),)),
-    Mutant(
-        id="S8b", part="2D",
-        bug="InstallSnapshot updates my log but I keep persisting my old snapshot's bytes",
-        source="Figure 13, receiver 5 (save snapshot file); lab handout, 2D",
-        expected=("test_snapshot_install_crash_2d", "test_snapshot_install_uncrash_2d"),
-        edits=(("""        self.snapshot_data = args.data
+    same_bug("S8b", edits=(("""        self.snapshot_data = args.data
 """, ""),)),
-    Mutant(
-        id="S9", part="2D",
-        bug="my leader never sends InstallSnapshot; it just stops backing up at its snapshot",
-        source="Figure 13 (InstallSnapshot RPC)",
-        expected=("test_snapshot_install_2d", "test_snapshot_install_unreliable_2d"),
-        edits=(("""        if first <= self.base_index:
+    same_bug("S9", edits=(("""        if first <= self.base_index:
             args = InstallSnapshotArgs(self.current_term, self.me, self.base_index,
                                        self.base_term, self.snapshot_data)
             method = "install_snapshot"
@@ -615,13 +417,7 @@ MUTANTS: tuple[Mutant, ...] = (
             first = self._send_next[peer] = self.base_index + 1  # can't go back any further
         if True:
             batch"""),)),
-    Mutant(
-        id="S10", part="2D",
-        bug="my leader does not update next_index and match_index after a successful "
-            "InstallSnapshot",
-        source="Figure 13; Students' Guide, 'Term confusion'",
-        expected=("test_snapshot_install_2d", "test_snapshot_install_unreliable_2d"),
-        edits=(("""            if isinstance(args, InstallSnapshotArgs):
+    same_bug("S10", edits=(("""            if isinstance(args, InstallSnapshotArgs):
                 self._acknowledged(peer, args.last_included_index)
             elif""", """            if isinstance(args, InstallSnapshotArgs):
                 pass
@@ -637,20 +433,9 @@ MUTANTS: tuple[Mutant, ...] = (
                 self._acknowledged(peer, args.last_included_index)""",
                 """            if isinstance(args, InstallSnapshotArgs):
                 self._acknowledged(peer, self._last_index())"""),)),
-    Mutant(
-        id="S12", part="2D",
-        bug="snapshot() keeps the whole log; I only remember the snapshot",
-        source="MIT test_test.go, MAXLOGSIZE",
-        expected=("test_snapshot_basic_2d",),
-        edits=(("""        self._compact(index, self._term_at(index))
+    same_bug("S12", edits=(("""        self._compact(index, self._term_at(index))
         self.snapshot_data = snapshot""", """        self.snapshot_data = snapshot"""),)),
-    Mutant(
-        id="S14", part="2D",
-        bug="InstallSnapshot updates my log but I never send the snapshot to the service on apply_ch",
-        source="Figure 13, receiver 8 (reset state machine using snapshot contents); lab "
-               "handout, 2D",
-        expected=("test_snapshot_install_2d", "test_snapshot_install_unreliable_2d"),
-        edits=(("""        if index > self.last_applied:
+    same_bug("S14", edits=(("""        if index > self.last_applied:
             self._snapshot_to_deliver = ApplyMsg(snapshot_valid=True, snapshot=args.data,
                                                  snapshot_term=term, snapshot_index=index)
 """, ""),)),

@@ -166,6 +166,11 @@ async def commit_without(cfg: Config, excluded: Iterable[int], expected: int,
     return None
 
 
+async def agree_all(cfg: Config) -> int:
+    """MIT's one() of a fresh command on every server: the cluster is whole."""
+    return await cfg.one(cfg.rand_int() % 10000, cfg.n, True)
+
+
 def cut_inbound(cfg: Config, server: int) -> None:
     """``server`` can send, but nothing reaches it (requests or replies)."""
     for x in range(cfg.n):
@@ -193,7 +198,7 @@ CHECK_QUORUM = ("A leader that has not heard from a majority within an election 
 async def deaf_follower(cfg: Config, seconds: float, stall_bound: float | None) -> None:
     servers = cfg.n
     leader = await cfg.check_one_leader()
-    await cfg.one(cfg.rand_int() % 10000, servers, True)
+    await agree_all(cfg)
     f = (leader + 1) % servers
 
     cut_inbound(cfg, f)
@@ -205,7 +210,7 @@ async def deaf_follower(cfg: Config, seconds: float, stall_bound: float | None) 
 
     # it hears again: it must rejoin without deposing the leader
     cfg.net.heal()
-    await cfg.one(cfg.rand_int() % 10000, servers, True)
+    await agree_all(cfg)
     await watch.sleep(RAFT_ELECTION_TIMEOUT)
     if watch.last_term - watch.first_term > TERM_SLACK or watch.leader_changes() > 1:
         raise Fatal(f"when S{f} could hear again, terms rose from {watch.first_term} to "
@@ -216,7 +221,7 @@ async def deaf_follower(cfg: Config, seconds: float, stall_bound: float | None) 
 async def deaf_leader(cfg: Config, seconds: float, stall_bound: float | None) -> None:
     servers = cfg.n
     leader = await cfg.check_one_leader()
-    await cfg.one(cfg.rand_int() % 10000, servers, True)
+    await agree_all(cfg)
     term, _ = cfg.get_state(leader)
 
     cut_inbound(cfg, leader)
@@ -235,13 +240,13 @@ async def deaf_leader(cfg: Config, seconds: float, stall_bound: float | None) ->
                  mechanism=PREVOTE, stall_bound=stall_bound)
 
     cfg.net.heal()
-    await cfg.one(cfg.rand_int() % 10000, servers, True)
+    await agree_all(cfg)
 
 
 async def mute_leader(cfg: Config, seconds: float, stall_bound: float | None) -> None:
     servers = cfg.n
     leader = await cfg.check_one_leader()
-    await cfg.one(cfg.rand_int() % 10000, servers, True)
+    await agree_all(cfg)
     term, _ = cfg.get_state(leader)
 
     cut_outbound(cfg, leader)
@@ -268,14 +273,14 @@ async def mute_leader(cfg: Config, seconds: float, stall_bound: float | None) ->
                            "(Figure 2, Rules for Followers 2).", stall_bound=stall_bound)
 
     cfg.net.heal()
-    await cfg.one(cfg.rand_int() % 10000, servers, True)
+    await agree_all(cfg)
 
 
 async def stale_outbound_leader(cfg: Config, seconds: float,
                                 stall_bound: float | None) -> None:
     servers = cfg.n
     old = await cfg.check_one_leader()
-    await cfg.one(cfg.rand_int() % 10000, servers, True)
+    await agree_all(cfg)
     old_term, _ = cfg.get_state(old)
 
     # a new leader is elected without the old one ...
@@ -306,7 +311,7 @@ async def stale_outbound_leader(cfg: Config, seconds: float,
     cfg.start1(new)
     cfg.connect(new)
     cfg.net.heal()
-    await cfg.one(cfg.rand_int() % 10000, servers, True)
+    await agree_all(cfg)
 
 
 async def partial_connectivity(cfg: Config, seconds: float,
@@ -315,7 +320,7 @@ async def partial_connectivity(cfg: Config, seconds: float,
     the two others reaches only one of them, and not the leader."""
     servers = cfg.n
     leader = await cfg.check_one_leader()
-    await cfg.one(cfg.rand_int() % 10000, servers, True)
+    await agree_all(cfg)
     rest = [x for x in range(servers) if x != leader]
     core = [leader, rest[0], rest[1]]
     links = {rest[2]: rest[0], rest[3]: rest[1]}  # outer server -> its only peer
@@ -332,14 +337,14 @@ async def partial_connectivity(cfg: Config, seconds: float,
                  mechanism=PREVOTE, stall_bound=stall_bound)
 
     cfg.net.heal()
-    await cfg.one(cfg.rand_int() % 10000, servers, True)
+    await agree_all(cfg)
 
 
 async def chain(cfg: Config, seconds: float, stall_bound: float | None) -> None:
     """Leader - middle - outer: the outer server reaches only the middle one."""
     servers = cfg.n
     leader = await cfg.check_one_leader()
-    await cfg.one(cfg.rand_int() % 10000, servers, True)
+    await agree_all(cfg)
     middle, outer = (leader + 1) % servers, (leader + 2) % servers
     cfg.net.block(leader, outer)
     cfg.net.block(outer, leader)
@@ -351,7 +356,7 @@ async def chain(cfg: Config, seconds: float, stall_bound: float | None) -> None:
                  fault=f"S{outer} could not reach leader S{leader} (S{middle} reached both)",
                  mechanism=PREVOTE, stall_bound=stall_bound)
     cfg.net.heal()
-    await cfg.one(cfg.rand_int() % 10000, servers, True)
+    await agree_all(cfg)
 
 
 # ---------------------------------------------------------------- the tests

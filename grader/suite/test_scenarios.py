@@ -75,6 +75,14 @@ async def wait_for_leader(cfg: Config, among: Iterable[int], *, newer_than: int 
     return None
 
 
+async def _wait_while(cfg: Config, busy: Callable[[], bool], seconds: float,
+                      step: float) -> None:
+    """Sleep ``step`` at a time while ``busy()`` holds, for at most ``seconds``."""
+    deadline = cfg.sim.now() + seconds
+    while busy() and cfg.sim.now() < deadline:
+        await asyncio.sleep(step)
+
+
 def _held(net: Network, kind: str, src: int, dst: int) -> list[Message]:
     """The messages of ``kind`` from ``src`` to ``dst`` that the network holds."""
     return [m for m in net.held() if m.kind == kind and m.src == src and m.dst == dst]
@@ -139,9 +147,7 @@ async def test_stale_leader_scenario_2a(make_config: MakeConfig) -> None:
     # currentTerm: set currentTerm = T, convert to follower")
     net.heal()
     net.intercept(lambda m: "drop" if m.kind == "request" and m.dst == old else None)
-    deadline = cfg.sim.now() + 1.0
-    while cfg.get_state(old)[1] and cfg.sim.now() < deadline:
-        await asyncio.sleep(0.002)
+    await _wait_while(cfg, lambda: cfg.get_state(old)[1], 1.0, 0.002)
     if cfg.get_state(old)[1]:
         raise Fatal(f"server {old} still claims to be leader of term {old_term} although the "
                     "replies to its AppendEntries carry a later term: a higher term in a reply "
@@ -257,9 +263,7 @@ async def test_stale_append_scenario_2b(make_config: MakeConfig) -> None:
         raise Fatal("leader rejected Start()")
 
     # f gets both entries from the later requests and the leader commits them
-    deadline = cfg.sim.now() + 2
-    while second not in cfg.logs[lead] and cfg.sim.now() < deadline:
-        await asyncio.sleep(0.005)
+    await _wait_while(cfg, lambda: second not in cfg.logs[lead], 2, 0.005)
     if second not in cfg.logs[lead]:
         raise Fatal(f"one(102) failed to reach agreement (the leader and server {f} did not "
                     f"commit index {second} within 2 s)")
@@ -309,9 +313,7 @@ async def test_late_reply_scenario_2b(make_config: MakeConfig) -> None:
         return None
 
     net.intercept(intercept)
-    deadline = cfg.sim.now() + 1.0
-    while ({m.src for m in net.held()} != set(others)) and cfg.sim.now() < deadline:
-        await asyncio.sleep(0.002)
+    await _wait_while(cfg, lambda: ({m.src for m in net.held()} != set(others)), 1.0, 0.002)
     if {m.src for m in net.held()} != set(others):
         raise Fatal(f"leader {lead} sent nothing to its followers for 1 s (Figure 2, Rules for "
                     "Leaders 1: repeat heartbeats during idle periods)")
@@ -346,9 +348,7 @@ async def test_late_reply_scenario_2b(make_config: MakeConfig) -> None:
     # from now on nothing the leader sends leaves it, and every answer waits.
     # Its next heartbeat to y was built before it appends an entry
     phase = "re-elected"
-    deadline = cfg.sim.now() + 1.0
-    while not _held(net, "request", lead, y) and cfg.sim.now() < deadline:
-        await asyncio.sleep(0.002)
+    await _wait_while(cfg, lambda: not _held(net, "request", lead, y), 1.0, 0.002)
     early = {id(m) for m in _held(net, "request", lead, y)}
     if not early:
         raise Fatal(f"leader {lead} sent nothing to server {y} for 1 s (Figure 2, Rules for "
@@ -361,9 +361,7 @@ async def test_late_reply_scenario_2b(make_config: MakeConfig) -> None:
     # with y's answers from the first term
     answers = len(_held(net, "reply", y, lead))
     net.release(lambda m: id(m) in early)
-    deadline = cfg.sim.now() + 1.0
-    while len(_held(net, "reply", y, lead)) == answers and cfg.sim.now() < deadline:
-        await asyncio.sleep(0.002)
+    await _wait_while(cfg, lambda: len(_held(net, "reply", y, lead)) == answers, 1.0, 0.002)
     net.release(lambda m: m.kind == "reply" and m.src == y)
     await asyncio.sleep(0.2)
     n, _ = cfg.n_committed(index)
@@ -434,9 +432,7 @@ async def test_fast_backup_bound_2b(make_config: MakeConfig) -> None:
     trace = cfg.sim.trace.events
     start = len(trace)
     cfg.connect(f)
-    deadline = cfg.sim.now() + 10
-    while last not in cfg.logs[f] and cfg.sim.now() < deadline:
-        await asyncio.sleep(0.005)
+    await _wait_while(cfg, lambda: last not in cfg.logs[f], 10, 0.005)
     if last not in cfg.logs[f]:
         raise Fatal(f"only {cfg.n_committed(last)[0]} decided for index {last}; wanted 4 "
                     "(the rejoined follower was not repaired within 10 s)")
@@ -634,9 +630,7 @@ async def test_snapshot_during_apply_scenario_2d(make_config: MakeConfig) -> Non
         if not ok:
             raise Fatal("leader rejected Start()")
         first = first or index
-    deadline = cfg.sim.now() + 2
-    while cfg.n_committed(first + 4)[0] < servers - 1 and cfg.sim.now() < deadline:
-        await asyncio.sleep(0.01)
+    await _wait_while(cfg, lambda: cfg.n_committed(first + 4)[0] < servers - 1, 2, 0.01)
     await asyncio.sleep(0.3)  # heartbeats tell f the commit index
 
     # cut off, f misses enough entries that the leader snapshots past them
@@ -703,9 +697,7 @@ async def test_stale_vote_scenario_2a(make_config: MakeConfig) -> None:
 
     net.intercept(intercept)
     cfg.disconnect(leader)
-    deadline = cfg.sim.now() + 10
-    while not vote and cfg.sim.now() < deadline:
-        await asyncio.sleep(0.002)
+    await _wait_while(cfg, lambda: not vote, 10, 0.002)
     if not vote:
         raise _no_leader("neither remaining server stood for election", pair, 10)
     phase = "later election"
@@ -830,9 +822,7 @@ async def test_snapshot_keep_suffix_scenario_2d(make_config: MakeConfig) -> None
     for _ in range(snap - first):
         if not cfg.start_cmd(lead, cfg.rand_int() % 10000)[2]:
             raise Fatal("leader rejected Start()")
-    deadline = cfg.sim.now() + 1.0
-    while not _held(net, "reply", g, lead) and cfg.sim.now() < deadline:
-        await asyncio.sleep(0.001)
+    await _wait_while(cfg, lambda: not _held(net, "reply", g, lead), 1.0, 0.001)
     if not _held(net, "reply", g, lead):
         raise Fatal(f"leader {lead} sent server {g} nothing for 1 s after Start() (Figure 2, "
                     "Rules for Servers, Leaders 3)")
@@ -841,27 +831,21 @@ async def test_snapshot_keep_suffix_scenario_2d(make_config: MakeConfig) -> None
     for _ in range(extra):
         if not cfg.start_cmd(lead, cfg.rand_int() % 10000)[2]:
             raise Fatal("leader rejected Start()")
-    deadline = cfg.sim.now() + 1.0
-    while not _held(net, "reply", f, lead) and cfg.sim.now() < deadline:
-        await asyncio.sleep(0.001)
+    await _wait_while(cfg, lambda: not _held(net, "reply", f, lead), 1.0, 0.001)
     if not _held(net, "reply", f, lead):
         raise Fatal(f"leader {lead} sent server {f} nothing for 1 s after Start() (Figure 2, "
                     "Rules for Servers, Leaders 3)")
 
     # g's answer: the leader commits through snap (with g), applies and snapshots
     net.release(lambda m: m.kind == "reply" and m.src == g)
-    deadline = cfg.sim.now() + 1.0
-    while snap not in cfg.logs[lead] and cfg.sim.now() < deadline:
-        await asyncio.sleep(0.001)
+    await _wait_while(cfg, lambda: snap not in cfg.logs[lead], 1.0, 0.001)
     if snap not in cfg.logs[lead]:
         raise Fatal(f"only {cfg.n_committed(snap)[0]} decided for index {snap}; wanted 2 (the "
                     f"leader had server {g}'s acknowledgement)")
     cfg.disconnect(g)
 
     # f gets the leader's next request: an InstallSnapshot through snap
-    deadline = cfg.sim.now() + 1.0
-    while not install_answered and cfg.sim.now() < deadline:
-        await asyncio.sleep(0.001)
+    await _wait_while(cfg, lambda: not install_answered, 1.0, 0.001)
     if not install_answered:
         raise Fatal(f"leader {lead} sent server {f} nothing it answered for 1 s after its "
                     "snapshot (Figure 2, Rules for Servers, Leaders 1)")
@@ -869,16 +853,12 @@ async def test_snapshot_keep_suffix_scenario_2d(make_config: MakeConfig) -> None
     # now f's acknowledgement of the entries through `last` reaches the leader
     phase = "free"
     net.release()
-    deadline = cfg.sim.now() + 1.0
-    while last not in cfg.logs[lead] and cfg.sim.now() < deadline:
-        await asyncio.sleep(0.005)
+    await _wait_while(cfg, lambda: last not in cfg.logs[lead], 1.0, 0.005)
     if last not in cfg.logs[lead]:
         raise Fatal(f"only {cfg.n_committed(last)[0]} decided for index {last}; wanted 2 (server "
                     f"{f} acknowledged the entries through {last} in the leader's term; Figure "
                     "2, Rules for Servers, Leaders 4)")
-    deadline = cfg.sim.now() + 1.0
-    while last not in cfg.logs[f] and cfg.sim.now() < deadline:
-        await asyncio.sleep(0.005)
+    await _wait_while(cfg, lambda: last not in cfg.logs[f], 1.0, 0.005)
     if last not in cfg.logs[f]:
         raise Fatal(f"server {f} did not apply index {last} within 1 s: it held the entries "
                     f"{snap + 1}-{last} and acknowledged them, then installed a snapshot through "
@@ -945,9 +925,7 @@ async def test_stale_snapshot_scenario_2d(make_config: MakeConfig) -> None:
         return None
 
     net.intercept(intercept)
-    deadline = cfg.sim.now() + 1.0
-    while phase == "wait" and cfg.sim.now() < deadline:
-        await asyncio.sleep(0.001)
+    await _wait_while(cfg, lambda: phase == "wait", 1.0, 0.001)
     if phase == "wait":
         raise Fatal(f"leader {lead} sent server {f} nothing for 1 s (Figure 2, Rules for Servers, "
                     "Leaders 1: repeat heartbeats during idle periods)")
@@ -956,9 +934,7 @@ async def test_stale_snapshot_scenario_2d(make_config: MakeConfig) -> None:
             raise Fatal("leader rejected Start()")
 
     # f catches up (from a later InstallSnapshot) and applies the entries after snap
-    deadline = cfg.sim.now() + 2.0
-    while last not in cfg.logs[f] and cfg.sim.now() < deadline:
-        await asyncio.sleep(0.005)
+    await _wait_while(cfg, lambda: last not in cfg.logs[f], 2.0, 0.005)
     if last not in cfg.logs[f]:
         raise Fatal(f"only {cfg.n_committed(last)[0]} decided for index {last}; wanted 3 (server "
                     f"{f} was not brought up to date within 2 s)")
@@ -1052,9 +1028,7 @@ async def test_stale_append_reply_scenario_2b(make_config: MakeConfig) -> None:
     # those left when x is cut off: only L can be elected (with the others'
     # votes), whoever times out first
     cfg.connect(lead)
-    deadline = cfg.sim.now() + 2.0
-    while over not in cfg.logs[lead] and cfg.sim.now() < deadline:
-        await asyncio.sleep(0.005)
+    await _wait_while(cfg, lambda: over not in cfg.logs[lead], 2.0, 0.005)
     if over not in cfg.logs[lead]:
         raise Fatal(f"only {cfg.n_committed(over)[0]} decided for index {over}; wanted "
                     f"{len(rest) + 1} (server {lead} rejoined and was not brought up to date "
@@ -1079,9 +1053,7 @@ async def test_stale_append_reply_scenario_2b(make_config: MakeConfig) -> None:
         raise Fatal("leader rejected Start()")
     await asyncio.sleep(0.05)
     net.release(lambda m: m.kind == "reply" and m.src == a)
-    deadline = cfg.sim.now() + 0.2
-    while cfg.n_committed(index)[0] == 0 and cfg.sim.now() < deadline:
-        await asyncio.sleep(0.002)
+    await _wait_while(cfg, lambda: cfg.n_committed(index)[0] == 0, 0.2, 0.002)
     n, _ = cfg.n_committed(index)
     if n > 0:
         raise Fatal(f"{n} committed but no majority (index {index} was on servers {lead} and {y} "

@@ -15,7 +15,7 @@ there), ``part``, ``bug`` (the bug in a student's words), ``source`` (paper
 section, Students' Guide, lab handout or bug report), ``expected`` (the tests
 expected to catch it, likeliest first: the zoo runs them first).
 
-65 mutants: 15 in 2A, 18 in 2B, 7 in 2C, 15 in 2D, 10 in 2E. A letter suffix
+66 mutants: 15 in 2A, 18 in 2B, 8 in 2C, 15 in 2D, 10 in 2E. A letter suffix
 (E7b, R5b, S8b, ...) marks a variant of the catalog bug with that number; E16,
 E17, E21, R21 and S14 are beyond the catalog. ``raftlab zoo --seeds 3`` kills
 every one. E8, R12, R12b, S3 and S5, once out of the suite's reach, are killed
@@ -49,8 +49,6 @@ of the suite's reach (all but R14 and P6 were tried; none is killed within 3 see
        slower but correct backup
   R17  follower truncating at XIndex when rejecting: needs a committed entry
        to lose a replica that a later election depends on
-  P4   persisting after replying (call_soon): the tester crashes a server
-       only between events, never between a reply and the next callback
   P6   term and vote saved in two separate calls: persist() never awaits, so
        the two saves are atomic
   S4, S10b, S11: the branches they break are reached only by
@@ -454,6 +452,14 @@ MUTANTS: tuple[Mutant, ...] = (
         expected=("test_persist3_2c", "test_figure8_scenario_2c"),
         edits=(("""        self.log.append((self.current_term, command))
         self.persist()""", """        self.log.append((self.current_term, command))"""),)),
+    Mutant(
+        id="P4", part="2C",
+        bug="I save my vote just after replying (call_soon), not before",
+        source="Figure 2 (updated on stable storage before responding to RPCs); hashicorp/raft #661",
+        expected=("test_voter_crash_scenario_2c",),
+        edits=(("""            self.voted_for = args.candidate_id
+            self.persist()""", """            self.voted_for = args.candidate_id
+            asyncio.get_running_loop().call_soon(self.persist)"""),)),
     Mutant(
         id="P5", part="2C",
         bug="I never call read_persist when a server starts",

@@ -99,6 +99,14 @@ class _Teardown:
 _TEARDOWN: Any = _Teardown()
 
 
+class _Halt(BaseException):
+    """Stands in ``_fatal`` for "halt after this callback" (``SimLoop.halt``): the
+    hot loop already checks that field after every callback."""
+
+
+_HALT: Final = _Halt()
+
+
 class VirtualTimeLimit(Exception):
     """The run's virtual clock passed its limit."""
 
@@ -196,6 +204,7 @@ class SimLoop(asyncio.BaseEventLoop):
         # The run's first failure, raised out of _run_once after the callback
         # that caused it. Later failures are consequences and are dropped.
         self._fatal: BaseException | None = None
+        self._halted = False
         self._main: asyncio.Future[Any] | None = None
         self._instant_callbacks = 0
         self._iterations = 0
@@ -275,14 +284,20 @@ class SimLoop(asyncio.BaseEventLoop):
         if self._tearing_down:
             return
         err = classify(exc, self.label if self.student else None, what)
-        if self._fatal is None:
+        if self._fatal is None or self._fatal is _HALT:
             self._fatal = err
             if self.on_failure is not None:
                 self.on_failure(err)
 
     @property
     def failure(self) -> BaseException | None:
-        return self._fatal
+        return None if self._fatal is _HALT else self._fatal
+
+    def halt(self) -> None:
+        """End ``run_until_idle`` after the running callback: what is still ready
+        stays ready (``next_wake`` is then now). A failure wins over a halt."""
+        if self._fatal is None:
+            self._fatal = _HALT
 
     # ------------------------------------------------------ the loop itself
 
@@ -332,8 +347,11 @@ class SimLoop(asyncio.BaseEventLoop):
             self._instant_callbacks = 0
         heap: list[tuple[float, int, Any]] = self._scheduled
         ready = self._ready
+        self._halted = False
         while ready or (heap and heap[0][0] <= self._now):
             self._run_due()
+            if self._halted:
+                break
             heap = self._scheduled  # compaction may have replaced it
         return self.next_wake()
 
@@ -372,6 +390,10 @@ class SimLoop(asyncio.BaseEventLoop):
             handle._run()
             if self._fatal is not None:
                 self._current = None
+                if self._fatal is _HALT:  # halt(): stop here, the rest stays ready
+                    self._fatal = None
+                    self._halted = True
+                    return
                 raise self._fatal
         self._current = None
 

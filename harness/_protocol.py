@@ -16,6 +16,8 @@ instant, and answers with one report. Nothing else crosses.
     ["call", now, "snapshot", index, P]         ->  rf.snapshot(index, snapshot)
     ["call", now, "kill"]                       ->  rf.kill()
     ["deliver", now, cid, method, A]            ->  run the RPC handler on a copy of the args
+    ["deliver", now, cid, method, A, True]      ->  the same, halted: the step ends when the
+                                                    handler returns (nothing deferred runs)
     ["reply", now, lid, R | None]               ->  the call `lid` it made returns R (None: lost)
     ["taken", now, put_id]                      ->  the service took that ApplyMsg: put() returns
     ["run", now]                                ->  fire the timers due by `now`
@@ -501,8 +503,9 @@ def command_call(now: float, name: str, *args: Any) -> Frame:
     return ["call", now, name, *args]
 
 
-def command_deliver(now: float, cid: int, method: str, args: bytes) -> Frame:
-    return ["deliver", now, cid, method, args]
+def command_deliver(now: float, cid: int, method: str, args: bytes, halt: bool = False) -> Frame:
+    frame: Frame = ["deliver", now, cid, method, args]
+    return [*frame, True] if halt else frame
 
 
 def command_reply(now: float, lid: int, reply: bytes | None) -> Frame:

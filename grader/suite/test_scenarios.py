@@ -520,11 +520,13 @@ async def test_figure8_scenario_2c(make_config: MakeConfig) -> None:
 
 
 async def test_voter_crash_scenario_2c(make_config: MakeConfig) -> None:
-    """A server votes, the candidate wins, the voter crashes and restarts, and
-    a second candidate asks for its vote in the same term. The vote was
-    persisted before it was sent (Figure 2, "Persistent state ... updated on
-    stable storage before responding to RPCs"), so it must be refused:
-    granting it makes two leaders in one term.
+    """A server votes and crashes the instant its reply leaves; the candidate
+    wins with that vote, the voter restarts, and a second candidate asks for
+    its vote in the same term. The vote was persisted before it was sent
+    (Figure 2, "Persistent state ... updated on stable storage before
+    responding to RPCs"; a save deferred to later, even to the next callback,
+    is lost in the crash), so it must be refused: granting it makes two
+    leaders in one term.
 
     Played so that it checks plain Raft and Raft with PreVote (part 2E)
     alike. The second candidate must ask in the term of the vote, so it must
@@ -546,19 +548,44 @@ async def test_voter_crash_scenario_2c(make_config: MakeConfig) -> None:
     old_term, _ = cfg.get_state(old)
 
     # the leader crashes; the two others elect one of themselves (w) with
-    # the other's (v's) vote, in a later term
+    # the other's (v's) vote, in a later term. The first RequestVote of a
+    # later term that one of them handles halts it at its reply: it crashes
+    # the instant its answer leaves, before anything it deferred runs, and
+    # restarts from what it had persisted by then.
     cfg.crash1(old)
     pair = [x for x in range(servers) if x != old]
+    crashed: list[tuple[int, int]] = []  # (voter, candidate), once
+
+    def halt_votes(m: Message) -> str | None:
+        if (not crashed and m.kind == "request" and m.method == "request_vote"
+                and m.src in pair and m.dst in pair):
+            return "halt"
+        return None
+
+    def crash_after_vote(m: Message) -> None:
+        term, _ = cfg.get_state(m.dst)
+        if crashed or term <= old_term:  # a pre-vote (part 2E) changes no term
+            net.resume(m.dst)
+            return
+        crashed.append((m.dst, m.src))
+        cfg.crash1(m.dst)
+        cfg.start1(m.dst)
+        cfg.connect(m.dst)
+
+    net.on_halt = crash_after_vote
+    net.intercept(halt_votes)
     w = await wait_for_leader(cfg, pair, newer_than=old_term)
+    net.intercept(None)
     if w is None:
         raise _no_leader("after the leader crashed", pair)
     v = pair[0] if pair[1] == w else pair[1]
     vote_term, _ = cfg.get_state(w)
-
-    # v crashes right after its vote, and restarts from its persisted state
-    cfg.crash1(v)
-    cfg.start1(v)
-    cfg.connect(v)
+    if crashed != [(v, w)]:
+        # the crash did not follow the vote that elected w: v crashes now,
+        # after the election, and restarts from its persisted state
+        cfg.crash1(v)
+        cfg.start1(v)
+        cfg.connect(v)
 
     # the old leader restarts where it cannot hear w, and asks v
     lose_v_requests = False

@@ -136,6 +136,8 @@ class Host:
         self._next_lid = 1
         self._next_put = 1
         self._save: tuple[bytes, bytes] | None = None
+        self._halt_now = False         # this step's delivery was halted at its reply
+        self._early: set[int] = set()  # halted async calls whose reply is reported
         # In a sandbox the process's own random instance is this life's; in-process
         # each life has an instance of its own, bound in while it runs.
         self._random: random.Random = random.Random() if in_process else random._inst
@@ -167,11 +169,14 @@ class Host:
         previous = self._enter()
         try:
             loop.set_time(now)
+            self._halt_now = False
             result = self._context.run(self._command, kind, head)
             if not self.failed and not (kind == "call" and head[2] == "kill"):
                 # A tester's call is a plain method call: what it schedules runs
                 # at the server's next step. Anything else runs to idle now.
-                wake = loop.next_wake() if kind in _CALLS else loop.run_until_idle(now)
+                # A halted delivery ends the step at its reply (see _deliver).
+                wake = (loop.next_wake() if kind in _CALLS or self._halt_now
+                        else loop.run_until_idle(now))
                 if self.raft is not None:
                     state = self._state()
         except KeyboardInterrupt:
@@ -200,7 +205,7 @@ class Host:
                 fut.set_result(None)
             return ["ok", None]
         if kind == "deliver":
-            return ["ok", self._deliver(head[2], head[3], head[4])]
+            return ["ok", self._deliver(head[2], head[3], head[4], len(head) > 5 and head[5])]
         if kind == "call":
             return self._call(head[2], head)
         if kind == "boot":
@@ -415,7 +420,10 @@ class Host:
                                f"{type(e).__name__}: {e}") from None
         fut.set_result(value)
 
-    def _deliver(self, cid: int, method: str, data: bytes) -> list[Any] | None:
+    def _deliver(self, cid: int, method: str, data: bytes, halt: bool = False) -> list[Any] | None:
+        """Run the handler. ``halt``: end the step the moment the handler returns,
+        before anything it deferred runs (the trusted side may then crash the
+        server, as a crash right after the reply left)."""
         is_async = self.handlers.get(method)
         if is_async is None:
             names = ", ".join(self.handlers) or "(none)"
@@ -426,7 +434,8 @@ class Host:
         if is_async:
             loop = self.loop
             assert loop is not None
-            task = loop.create_task(handler(args))
+            coro = handler(args)
+            task = loop.create_task(self._halting(cid, method, coro) if halt else coro)
             task.add_done_callback(lambda t: self._handler_done(cid, method, t))
             return ["pending"]
         try:
@@ -437,9 +446,24 @@ class Host:
             raise SpinError(f"RPC handler {method}() {e.detail}", where=self.label) from None
         except BaseException as e:
             raise classify(e, self.label, f"RPC handler {method}") from None
+        self._halt_now = halt
         return ["reply", self._encode_reply(method, reply)]
 
+    async def _halting(self, cid: int, method: str, coro: Any) -> Any:
+        """An async handler run with ``halt``: its reply is reported, and the
+        step ends, in the same callback as its ``return``."""
+        reply = await coro
+        self.effects.append(["replied", cid, self._encode_reply(method, reply)])
+        self._early.add(cid)
+        loop = self.loop
+        assert loop is not None
+        loop.halt()
+        return reply
+
     def _handler_done(self, cid: int, method: str, task: asyncio.Task[Any]) -> None:
+        if cid in self._early:
+            self._early.discard(cid)
+            return
         if task.cancelled():
             self.effects.append(["replied", cid, None])
             return

@@ -15,6 +15,7 @@
     net.intercept(fn)                      # see every message; drop, hold or delay it
     net.release(pred)                      # deliver held messages (all, or those matching)
     net.discard(pred)                      # lose held messages (their callers get None)
+    net.on_halt = fn; net.resume(dst)      # a "halt" verdict's callback; go on after it
 
     net.send(end, method, data, done)      # a server's call: done(reply bytes or None)
     reply = await end.call("echo", args)   # an outside client's call (tests, bench)
@@ -63,13 +64,21 @@ A dispatch to a server that died after the request was sent does not run
 the handler (the process is gone); the caller gets None.
 
 Interception (for scripted scenarios): ``fn(msg) -> None | "drop" | "hold" |
-seconds`` sees each request when it is sent on a live link and each reply when
-its handler returns (``msg.kind`` is "request" or "reply"; ``src``/``dst`` are
-the message's own direction). None delivers as usual; "drop" loses it (the
-caller gets None); "hold" parks it until ``release``; a number adds that much
-delay. Held messages keep their place in labrpc's procedure: a released
-request is dispatched (to whatever is left of its server), a released reply
-delivered.
+"halt" | seconds`` sees each request when it is sent on a live link and each
+reply when its handler returns (``msg.kind`` is "request" or "reply";
+``src``/``dst`` are the message's own direction). None delivers as usual;
+"drop" loses it (the caller gets None); "hold" parks it until ``release``; a
+number adds that much delay. Held messages keep their place in labrpc's
+procedure: a released request is dispatched (to whatever is left of its
+server), a released reply delivered.
+
+"halt" (requests only) delivers the request as usual, but the server's step
+ends the moment the handler returns: the reply leaves, and the server is
+paused before anything it deferred (a ``call_soon``, a task the handler
+started, the rest of its loop) runs. Then ``on_halt(msg)`` is called, in an
+event of its own at the same instant, and must either crash the server (the
+tester's ``crash1``: a crash right after the reply left) or ``resume(dst)``.
+While paused, requests to the server wait, as do replies to its calls.
 
 Handlers are the server's business: its sandbox checks the method name, runs
 the handler and encodes the reply (``harness._sandbox.host``).
@@ -180,8 +189,8 @@ Interceptor = Callable[[Message], Verdict]
 
 
 class _Call:
-    __slots__ = ("cid", "data", "done", "end", "method", "poll", "reliable", "reordering",
-                 "server")
+    __slots__ = ("cid", "data", "done", "end", "halt", "method", "poll", "reliable",
+                 "reordering", "server")
 
     def __init__(self, cid: int, end: ClientEnd, method: str, data: bytes, done: Done,
                  server: Server | None, reliable: bool, reordering: bool) -> None:
@@ -194,6 +203,7 @@ class _Call:
         self.reliable = reliable
         self.reordering = reordering
         self.poll: Any = None
+        self.halt = False
 
 
 class Network:
@@ -221,6 +231,8 @@ class Network:
         self._pending: dict[int, _Call] = {}  # calls whose async handler is still running
         self.pending_calls = 0  # calls not yet ended, and the bytes they hold
         self.pending_bytes = 0
+        self.on_halt: Callable[[Message], None] | None = None
+        self._waiting: dict[int, list[_Call]] = {}  # requests to paused servers
 
     # ------------------------------------------------------------ topology
 
@@ -238,6 +250,8 @@ class Network:
 
     def delete_server(self, sid: int) -> None:
         self._servers.pop(sid, None)
+        for c in self._waiting.pop(sid, []):
+            self._lose(c, "server dead")
 
     def server(self, sid: int) -> Server | None:
         return self._servers.get(sid)
@@ -309,12 +323,20 @@ class Network:
     def _verdict(self, kind: str, src: int, dst: int, c: _Call) -> Verdict:
         assert self._interceptor is not None
         verdict = self._interceptor(Message(kind, src, dst, c.method, c.cid, self._loop.time()))
+        if verdict == "halt":
+            if kind != "request":
+                raise ValueError("an interceptor returned 'halt' for a reply; only a request "
+                                 "can be halted (its handler has not run yet)")
+            if self.on_halt is None:
+                raise ValueError("an interceptor returned 'halt', but network.on_halt is not "
+                                 "set: nothing would crash or resume the server")
+            return verdict
         if verdict is None or verdict in ("drop", "hold") or (
                 isinstance(verdict, (int, float)) and not isinstance(verdict, bool)
                 and verdict >= 0):
             return verdict
         raise ValueError(f"an interceptor returned {verdict!r}; return None, 'drop', "
-                         "'hold' or a delay in seconds")
+                         "'hold', 'halt' or a delay in seconds")
 
     # ------------------------------------------------------------- settings
 
@@ -370,7 +392,9 @@ class Network:
                     self._held.append((Message("request", end.src, dst, method, cid, now),
                                        self._dispatch, (c,)))
                     return
-                if verdict is not None:
+                if verdict == "halt":
+                    c.halt = True
+                elif verdict is not None:
                     delay += float(verdict)
             self._at(now + delay, self._dispatch, c)
         else:
@@ -397,6 +421,9 @@ class Network:
         if not handle.alive or self._servers.get(server.sid) is not server:
             self._lose(c, "server dead")
             return
+        if handle.paused:  # halted at a reply: this request waits for resume()
+            self._waiting.setdefault(server.sid, []).append(c)
+            return
         server.count += 1
         end = c.end
         self._events.append((self._loop.time(), "deliver", server.sid, handle.number, c.cid,
@@ -404,13 +431,15 @@ class Network:
         # Pending before the delivery: an async handler that returns within the
         # delivery's own step reports so (handler_returned) before deliver() does.
         self._pending[c.cid] = c
-        outcome = handle.deliver(c.cid, c.method, c.data)
+        outcome = handle.deliver(c.cid, c.method, c.data, c.halt)
         if outcome is None:
             self._pending.pop(c.cid, None)
             self._lose(c, "handler failed")  # the run fails with the server's error
         elif outcome[0] == "reply":
             self._pending.pop(c.cid, None)
             self._reply(c, outcome[1])
+            if c.halt:
+                self._halted(c)
         elif c.cid in self._pending:  # the async handler is still running
             c.poll = self._at(self._loop.time() + DEAD_POLL, self._poll, c)
 
@@ -428,6 +457,28 @@ class Network:
             self._lose(c, "server dead")
         else:
             self._reply(c, data)
+            if c.halt:
+                self._halted(c)
+
+    def _halted(self, c: _Call) -> None:
+        """A halted request's handler returned: pause its server, then ask on_halt."""
+        server = c.server
+        assert server is not None and self.on_halt is not None
+        handle = server.handle
+        if not handle.alive:
+            return
+        handle.pause()
+        msg = Message("request", c.end.src, server.sid, c.method, c.cid, self._loop.time())
+        self._at(self._loop.time(), self.on_halt, msg)
+
+    def resume(self, sid: int) -> None:
+        """Go on with server ``sid`` after a "halt" (see the module docstring)."""
+        server = self._servers.get(sid)
+        if server is None or not server.handle.paused:
+            return
+        server.handle.resume()
+        for c in self._waiting.pop(sid, []):
+            self._dispatch(c)
 
     def _server_dead(self, c: _Call) -> bool:
         end = c.end

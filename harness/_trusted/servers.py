@@ -205,6 +205,8 @@ class ServerHandle:
         self.on_state: Callable[[ServerHandle, int, bool], None] | None = None
         self._wake: _Event | None = None
         self._wake_at: float | None = None
+        self.paused = False  # halted at a reply (network "halt"): runs nothing until resumed
+        self._deferred: list[Callable[[], Frame]] = []
 
     def __repr__(self) -> str:
         return f"<ServerHandle S{self.server}#{self.number}{'' if self.alive else ' dead'}>"
@@ -238,6 +240,10 @@ class ServerHandle:
     def _step(self, frame: Frame) -> Report | None:
         """A command from an event (delivery, reply, wake-up): failures are recorded."""
         if not self.alive:
+            return None
+        if self.paused:  # kept for resume(), at the time it resumes
+            kind, args = frame[0], frame[2:]
+            self._deferred.append(lambda: [kind, self.sim.now(), *args])
             return None
         try:
             return self._request(frame)
@@ -291,9 +297,10 @@ class ServerHandle:
         self._fail(StudentError(f"the sandbox broke the protocol: {what}", where=self.label))
         return self.failure  # type: ignore[return-value]
 
-    def deliver(self, cid: int, method: str, data: bytes) -> Any:
-        """An RPC request reaches the server: ("reply", bytes), ("pending",) or None."""
-        report = self._step(command_deliver(self.sim.now(), cid, method, data))
+    def deliver(self, cid: int, method: str, data: bytes, halt: bool = False) -> Any:
+        """An RPC request reaches the server: ("reply", bytes), ("pending",) or None.
+        ``halt``: the server's step ends when the handler returns (``pause``)."""
+        report = self._step(command_deliver(self.sim.now(), cid, method, data, halt))
         if report is None:
             return None
         value = report.result[1] if report.result[0] == "ok" else None
@@ -314,11 +321,33 @@ class ServerHandle:
         self._wake_at = None
         self._step(command_run(self.sim.now()))
 
+    def pause(self) -> None:
+        """Run nothing more of the server (no wake-ups; replies to its calls and
+        ApplyMsgs taken wait) until ``resume``, or a crash."""
+        self.paused = True
+        if self._wake is not None:
+            self._wake.cancel()
+            self._wake = None
+        self._wake_at = None
+
+    def resume(self) -> None:
+        """Go on from ``pause``: what waited runs now, in order."""
+        if not self.paused:
+            return
+        self.paused = False
+        waiting, self._deferred = self._deferred, []
+        for make in waiting:
+            self._step(make())
+        if self.alive and self.failure is None:
+            self._schedule_wake(self.sim.now())
+
     def crash(self) -> None:
         """The server's process is gone: nothing of it runs again."""
         if not self.alive:
             return
         self.alive = False
+        self.paused = False
+        self._deferred = []
         if self._wake is not None:
             self._wake.cancel()
             self._wake = None
@@ -374,6 +403,8 @@ class ServerHandle:
         self.apply_queue.offer(put_id, ApplyMsg(cv, value, ci, sv, snapshot, st, si))
 
     def _schedule_wake(self, when: float | None) -> None:
+        if self.paused:
+            return
         if when is not None and when == self._wake_at:
             return
         if self._wake is not None:

@@ -1086,5 +1086,126 @@ def test_an_interceptor_returning_something_else_is_refused() -> None:
 
     failure = sim.run(main()).failure
     assert failure is not None
-    assert "an interceptor returned 'later'; return None, 'drop', 'hold' or a delay in seconds" \
-        in str(failure)
+    assert ("an interceptor returned 'later'; return None, 'drop', 'hold', 'halt' or a delay "
+            "in seconds") in str(failure)
+
+
+class Deferring(EchoService):
+    """Handlers that put work off: to the next callback, or to a task."""
+
+    def __init__(self, peers: Any = None, me: int = 0, persister: Any = None,
+                 apply_ch: Any = None) -> None:
+        super().__init__(peers, me, persister, apply_ch)
+        self.deferred: list[Any] = []
+
+    def later(self, args: Args) -> Reply:
+        loop = asyncio.get_running_loop()
+        loop.call_soon(self.deferred.append, ("soon", args.value))
+        loop.create_task(self._note(args.value))
+        return Reply(args.value, self.me, self.number)
+
+    async def later_async(self, args: Args) -> Reply:
+        await asyncio.sleep(0.01)
+        asyncio.get_running_loop().call_soon(self.deferred.append, ("soon", args.value))
+        return Reply(args.value, self.me, self.number)
+
+    async def _note(self, value: Any) -> None:
+        self.deferred.append(("task", value))
+
+
+@pytest.mark.parametrize("method", ["later", "later_async"])
+def test_a_halted_request_pauses_its_server_at_the_reply_until_resumed(method: str) -> None:
+    sim, _, services = cluster(1, 1, Deferring)
+    net = sim.net
+    at_halt: list[Any] = []
+
+    def on_halt(m: Message) -> None:
+        at_halt.append((m.kind, m.method, list(services[0].deferred)))
+        net.resume(m.dst)
+
+    async def main() -> list[Any]:
+        net.on_halt = on_halt
+        net.intercept(lambda m: "halt" if m.kind == "request" and m.method == method else None)
+        end = client(sim, 0)
+        return [await end.call(method, Args(1)), await end.call("echo", Args(2))]
+
+    first, second = run(sim, main())
+    assert first.value == 1 and second.value == 2
+    assert at_halt == [("request", method, [])]  # nothing deferred had run
+    assert sorted(services[0].deferred) == (
+        [("soon", 1), ("task", 1)] if method == "later" else [("soon", 1)])
+
+
+@pytest.mark.parametrize("method", ["later", "later_async"])
+def test_a_server_crashed_at_a_halt_sends_its_reply_and_runs_nothing_deferred(
+        method: str) -> None:
+    sim, handles, services = cluster(1, 2, Deferring)
+    net = sim.net
+    before_crash: list[Any] = []
+
+    def on_halt(m: Message) -> None:
+        before_crash.extend(services[0].deferred)
+        net.delete_server(m.dst)
+        sim.crash(handles[m.dst])  # (in-process, closing the loop may still run them)
+
+    async def main() -> list[Any]:
+        net.on_halt = on_halt
+        net.intercept(lambda m: "halt" if m.kind == "request" and m.method == method else None)
+        end = client(sim, 0)
+        late = asyncio.ensure_future(end.call("echo", Args("waits")))
+        first = await end.call(method, Args(1))
+        net.intercept(None)
+        return [first, await late]
+
+    first, late = run(sim, main())
+    assert first.value == 1  # the reply had left
+    assert before_crash == []
+    assert late is None or late.value == "waits"
+
+
+def test_requests_to_a_paused_server_wait_and_are_lost_if_it_crashes() -> None:
+    sim, handles, services = cluster(1, 1, Deferring)
+    net = sim.net
+    paused: list[int] = []
+
+    def on_halt(m: Message) -> None:
+        paused.append(m.dst)  # decided later, by main()
+
+    async def main() -> list[Any]:
+        net.on_halt = on_halt
+        net.intercept(lambda m: "halt" if m.kind == "request" and m.method == "later" else None)
+        end = client(sim, 0)
+        first = await end.call("later", Args(1))
+        net.intercept(None)
+        waiting = asyncio.ensure_future(end.call("echo", Args(2)))
+        await asyncio.sleep(1)
+        calls_while_paused = services[0].calls
+        net.resume(0)
+        resumed = await waiting
+        net.intercept(lambda m: "halt" if m.kind == "request" and m.method == "later" else None)
+        await end.call("later", Args(3))
+        net.intercept(None)
+        lost = asyncio.ensure_future(end.call("echo", Args(4)))
+        await asyncio.sleep(1)
+        net.delete_server(0)
+        sim.crash(handles[0])
+        return [first.value, calls_while_paused, resumed.value, await lost]
+
+    assert run(sim, main()) == [1, 0, 2, None]  # "later" does not count its calls
+    assert paused == [0, 0]
+    assert ("task", 3) not in services[0].deferred
+
+
+def test_halt_is_for_requests_and_needs_on_halt() -> None:
+    def failure(verdict_for: str, on_halt: Any) -> str:
+        sim, _, _ = cluster(1, 1)
+        sim.net.on_halt = on_halt
+
+        async def main() -> Any:
+            sim.net.intercept(lambda m: "halt" if m.kind == verdict_for else None)
+            return await client(sim, 0).call("echo", Args(1))
+
+        return str(sim.run(main()).failure)
+
+    assert "network.on_halt is not set" in failure("request", None)
+    assert "only a request can be halted" in failure("reply", lambda m: None)

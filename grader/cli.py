@@ -101,6 +101,18 @@ def _deadline(timeout: float | None) -> float | None:
     return None if timeout is None else time.monotonic() + timeout
 
 
+def _html_dir(folder: str | None) -> Path | None:
+    """``--html-dir``: made if missing; a file there is a usage error."""
+    if folder is None:
+        return None
+    path = Path(folder)
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"--html-dir {folder}: that is a file; name a folder (it is made if "
+                         "missing)")
+    path.mkdir(parents=True, exist_ok=True)
+    return path.resolve()
+
+
 def _command_line() -> str:
     return "raftlab " + " ".join(shlex.quote(a) for a in sys.argv[1:])
 
@@ -113,7 +125,8 @@ def cmd_test(args: argparse.Namespace, console: Console) -> int:
     tests = _selection(args.select)
     seeds = [args.seed + i for i in range(args.runs)]
     plan = Plan(impls=[(label, path)], tests=tests, seeds=seeds, wall_seconds=args.wall,
-                command=_command_line(), log_level=args.log_level, sandbox=args.sandbox)
+                command=_command_line(), log_level=args.log_level, sandbox=args.sandbox,
+                html_dir=_html_dir(args.html_dir), inspect=args.inspect)
     mode = "sandboxed" if args.sandbox else "in-process"
     console.print(Text(f"raftlab {raftlab_version()}: {len(tests)} tests x {len(seeds)} "
                        f"seed(s) on {path} with {args.jobs} workers ({mode})", style="dim"))
@@ -150,7 +163,8 @@ def cmd_grade(args: argparse.Namespace, console: Console) -> int:
         if path.is_file():
             plan = Plan(impls=[(label, path)], tests=tests, seeds=rubric.seeds(),
                         wall_seconds=rubric.wall_seconds, memory_mb=rubric.memory_mb,
-                        command=_command_line(), sandbox=True)
+                        command=_command_line(), sandbox=True,
+                        html_dir=_html_dir(args.html_dir))
             results = run_plan(plan, workers=args.jobs, console=console,
                                deadline=_deadline(args.timeout), fingerprint=fingerprint)[label]
         else:
@@ -190,10 +204,15 @@ def cmd_replay(args: argparse.Namespace, console: Console) -> int:
     test = names[0]
     if args.wall is None:
         args.wall = round(Machine.measure().cap(test, sandboxed=args.sandbox), 1)
+    inspect = bool(args.html) if args.inspect is None else args.inspect
+    html = Path(args.html).resolve() if args.html else None
+    if html is not None and html.is_dir():
+        raise UsageError(f"--html {args.html}: that is a folder; name the file to write, "
+                         "e.g. run.html")
     with tempfile.TemporaryDirectory() as tmp:
         first = _replay_once(label, path, test, args.seed, Path(tmp) / "a.jsonl", hash_seed=0,
                              wall=args.wall, log_level=args.log_level, sandbox=args.sandbox,
-                             full_args=args.full_args)
+                             full_args=args.full_args, inspect=inspect, html=html)
         if first is None:
             return EXIT_INTERNAL
         record, trace = first
@@ -214,10 +233,23 @@ def cmd_replay(args: argparse.Namespace, console: Console) -> int:
         console.print(report.failure_panel(record) if not record.passed else Text(
             f"{test} passed on seed {args.seed} ({record.sim_time:.3f} s virtual, "
             f"{len(trace)} events, digest {record.digest})", style="green"))
+        if html is not None:
+            if html.is_file():
+                how = ("with debug_state() after every step; --no-inspect for without"
+                       if inspect else "black box: get_state() only")
+                console.print(Text(f"timeline: {html} ({html.stat().st_size / 1e6:.1f} MB, "
+                                   f"{len(trace)} events, {how}); open it in a browser",
+                                   style="bold"))
+            else:
+                why = Path(str(html) + ".error.txt")
+                console.print(Text(f"no timeline was written to {html}" + (
+                    f": raftlab failed to draw it (its error, please report it: {why})"
+                    if why.is_file() else ""), style="bold red"))
         if args.check_determinism:
             second = _replay_once(label, path, test, args.seed, Path(tmp) / "b.jsonl",
                                   hash_seed=1, wall=args.wall, log_level=args.log_level,
-                                  sandbox=args.sandbox, full_args=args.full_args)
+                                  sandbox=args.sandbox, full_args=args.full_args,
+                                  inspect=inspect)
             if second is None:
                 return EXIT_INTERNAL
             return _compare_runs(console, record.digest, trace, second[0].digest, second[1])
@@ -227,10 +259,14 @@ def cmd_replay(args: argparse.Namespace, console: Console) -> int:
 
 def _replay_once(label: str, path: Path, test: str, seed: int, trace_path: Path, *,
                  hash_seed: int, wall: float, log_level: str, sandbox: bool,
-                 full_args: bool) -> tuple[TestRecord, list[dict[str, object]]] | None:
+                 full_args: bool, inspect: bool = False, html: Path | None = None,
+                 ) -> tuple[TestRecord, list[dict[str, object]]] | None:
     job = {"impl": str(path), "test": test, "seed": seed, "wall": wall, "memory_mb": 2048,
            "tail": 8, "digest": True, "trace_path": str(trace_path), "log_level": log_level,
-           "full_args": full_args, "replay": replay_command(test, seed, label, sandbox=sandbox)}
+           "full_args": full_args, "replay": replay_command(test, seed, label, sandbox=sandbox),
+           "inspect": inspect, "label": label}
+    if html is not None:
+        job.update(html_path=str(html), html_always=True)
     with WorkerPool(1, hash_seed=hash_seed, sandbox=sandbox) as pool:
         error = pool.check_impl(str(path))
         if error is not None:
@@ -400,6 +436,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sandbox", action="store_true",
                    help="run every server life in a sandbox process, as grading does "
                         "(slower; the same traces)")
+    p.add_argument("--html-dir", metavar="DIR",
+                   help="write an HTML timeline of every failed run into DIR (open one in a "
+                        "browser)")
+    p.add_argument("--inspect", action="store_true",
+                   help="ask each server for debug_state() after every step (HANDOUT 3.8): "
+                        "timelines then draw logs and commit indices, and two more monitors "
+                        "check log matching and leader completeness (slower)")
     p.set_defaults(func=cmd_test)
 
     p = sub.add_parser("grade", help="points per test and per part from a rubric",
@@ -426,6 +469,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--missing-ok", action="store_true",
                    help="grade a missing file as zero instead of failing (Gradescope)")
     p.add_argument("--show", type=int, default=5, help="failure panels to show (default 5)")
+    p.add_argument("--html-dir", metavar="DIR",
+                   help="write an HTML timeline of every failed run into DIR")
     _add_jobs(p)
     p.set_defaults(func=cmd_grade)
 
@@ -435,7 +480,8 @@ def build_parser() -> argparse.ArgumentParser:
                            "worker process) and print its trace."),
                        epilog="examples:\n  raftlab replay test_backup_2b --seed 7\n"
                               "  raftlab replay figure8_2c --seed 3 --full > trace.txt\n"
-                              "  raftlab replay test_count_2b --seed 1 --check-determinism")
+                              "  raftlab replay test_count_2b --seed 1 --check-determinism\n"
+                              "  raftlab replay test_backup_2b --seed 7 --html run.html")
     p.add_argument("test")
     p.add_argument("--seed", type=int, required=True)
     _add_impl(p)
@@ -457,6 +503,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="lowest level of logging records in the trace (default DEBUG)")
     p.add_argument("--sandbox", action="store_true",
                    help="replay with every server life in a sandbox, as grading ran it")
+    p.add_argument("--html", metavar="FILE",
+                   help="write the run as an HTML timeline (one self-contained file: open it "
+                        "in a browser)")
+    p.add_argument("--inspect", action=argparse.BooleanOptionalAction, default=None,
+                   help="ask each server for debug_state() after every step (HANDOUT 3.8; "
+                        "default: on with --html, so the timeline draws logs)")
     p.set_defaults(func=cmd_replay)
 
     p = sub.add_parser("batch", help="grade a folder of submissions into a CSV",

@@ -246,6 +246,13 @@ def failure_panel(r: TestRecord) -> Panel:
                           "report it with the replay command below.", style="yellow"))
     if r.replay:
         parts.append(Text.assemble("\nReplay exactly:  ", (r.replay, "bold cyan")))
+        if r.timeline:
+            parts.append(Text.assemble("See it drawn:    ", (r.timeline, "bold cyan"),
+                                       " (open it in a browser)"))
+        elif r.kind != "harness-error":
+            parts.append(Text.assemble("See it drawn:    ", (f"{r.replay} --html run.html",
+                                                             "cyan"),
+                                       ", then open run.html in a browser"))
     if r.details:
         parts.append(Text("\n" + r.details.rstrip(), style="dim"))
     if r.trace_tail:

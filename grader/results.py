@@ -74,6 +74,7 @@ class TestRecord:
     log_size: int = 0
     digest: str | None = None
     replay: str = ""
+    timeline: str | None = None  # the run's HTML timeline, if one was written (--html-dir)
     trace_tail: list[dict[str, Any]] = field(default_factory=list)
     profile: list[list[Any]] = field(default_factory=list)  # [[function, share], ...]: CPU
 

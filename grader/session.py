@@ -49,6 +49,8 @@ class Plan:
     command: str = ""
     log_level: str = "INFO"
     sandbox: bool = False  # graded runs: every server life in a sandbox
+    html_dir: Path | None = None  # write the HTML timeline of every failed run here
+    inspect: bool = False  # servers report debug_state() (extra monitors, richer timelines)
     machine: Machine | None = None  # this machine's speed, once run_plan measured it
 
 
@@ -56,6 +58,17 @@ def replay_command(test: str, seed: int, impl_label: str, *, sandbox: bool = Fal
     """The command that reruns one run exactly, in the mode that ran it."""
     impl = "" if impl_label == "student" else f" --impl {shlex.quote(impl_label)}"
     return f"raftlab replay {test} --seed {seed}{impl}{' --sandbox' if sandbox else ''}"
+
+
+def timeline_path(folder: Path, label: str, test: str, seed: int, *,
+                  several: bool = False) -> Path:
+    """Where ``--html-dir`` puts one run's timeline: FOLDER/test_x_seed3.html (in a
+    subfolder per implementation when a plan has several)."""
+    name = f"{test}_seed{seed}.html"
+    if several:
+        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in label) or "impl"
+        return folder / safe / name
+    return folder / name
 
 
 def unloadable(label: str, tests: list[str], seeds: list[int], error: str, *,
@@ -131,11 +144,16 @@ def run_plan(plan: Plan, *, workers: int | None = None, console: Console | None 
             for seed in plan.seeds:
                 for test in plan.tests:
                     order[(label, test, seed)] = len(jobs)
-                    jobs.append({"impl": str(path), "label": label, "test": test, "seed": seed,
-                                 "memory_mb": plan.memory_mb,
-                                 "tail": plan.tail, "log_level": plan.log_level,
-                                 "replay": replay_command(test, seed, spec,
-                                                          sandbox=plan.sandbox)})
+                    job: Job = {"impl": str(path), "label": label, "test": test,
+                                "seed": seed, "memory_mb": plan.memory_mb,
+                                "tail": plan.tail, "log_level": plan.log_level,
+                                "inspect": plan.inspect,
+                                "replay": replay_command(test, seed, spec,
+                                                         sandbox=plan.sandbox)}
+                    if plan.html_dir is not None:
+                        job["html_path"] = str(timeline_path(plan.html_dir, label, test, seed,
+                                                             several=len(plan.impls) > 1))
+                    jobs.append(job)
         machine = plan.machine = Machine.measure() if jobs else None
         for job in jobs:
             job["wall"] = plan.wall_seconds or (
@@ -153,6 +171,9 @@ def run_plan(plan: Plan, *, workers: int | None = None, console: Console | None 
                 if interrupted:
                     return
                 label = job["label"]
+                html = job.get("html_path")
+                if html and Path(html).is_file():
+                    rec.timeline = html
                 out[label].tests.append(rec)
                 remaining[label] -= 1
                 if remaining[label] == 0:

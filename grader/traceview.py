@@ -55,6 +55,16 @@ def describe(rec: Record) -> str:
         return f"{rec['level']} {rec['logger']}: {rec['message']}"
     if kind == "failure":
         return f"FAILURE: {rec['message']}"
+    if kind == "state":
+        return f"get_state: term {rec['term']}, {'leader' if rec['leader'] else 'not leader'}"
+    if kind == "inspect":
+        runs = rec.get("log")
+        log = "?" if runs is None else "[" + ", ".join(
+            f"t{t}×{n}" if n > 1 else f"t{t}" for t, n in runs) + "]"
+        snap = f" after snapshot [{rec['snapshot']}]" if rec.get("snapshot") else ""
+        return (f"debug_state: {rec.get('role')} term {rec.get('term')} voted_for "
+                f"{rec.get('voted_for')} commit {rec.get('commit')} applied "
+                f"{rec.get('applied')} log {log}{snap}")
     return str({k: v for k, v in rec.items() if k not in ("t", "kind", "server", "inc")})
 
 

@@ -31,7 +31,10 @@ only:
                     each server life's process is capped)
 
 A job is ``{"impl", "test", "seed", "wall", "memory_mb", "tail", "replay",
-"digest", "trace_path", "log_level"}``; the record is ``TestRecord.to_dict()``.
+"digest", "trace_path", "log_level"}``, and optionally ``"inspect"`` (servers
+report debug_state()), ``"html_path"`` (write the run's HTML timeline there if
+it failed; ``"html_always"``: whatever the outcome) and ``"label"`` (the
+implementation's name, for the timeline); the record is ``TestRecord.to_dict()``.
 A "check" job (``{"check": true, "impl"}``) says whether the implementation
 loads. ``run_job`` is also what ``raftlab replay`` runs, so a replay is the run.
 """
@@ -57,6 +60,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from harness._trusted.sandboxes import Sandboxes
+
+    from .results import TestRecord
 
 KILL_GRACE = 5.0
 """Seconds past a job's wall-clock cap before the worker kills the child."""
@@ -143,7 +148,8 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     level = getattr(logging, str(job.get("log_level", "INFO")).upper(), logging.INFO)
     with contextlib.redirect_stdout(io.StringIO()):
         result = run_lab_test(tests[job["test"]], impl, int(job["seed"]),
-                              wall_seconds=float(job.get("wall", 60.0)), log_level=level)
+                              wall_seconds=float(job.get("wall", 60.0)), log_level=level,
+                              inspect=bool(job.get("inspect")))
     rec.kind = result.kind
     rec.message = result.message
     if result.message and "(limit: wall clock)" in result.message and rec.replay:
@@ -166,8 +172,34 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
         rec.digest = result.digest()
     if job.get("trace_path"):
         result.trace.write_jsonl(job["trace_path"], full=bool(job.get("full_args")))
+    if job.get("html_path") and (not result.passed or job.get("html_always")):
+        try:
+            _write_timeline(job, rec, list(result.trace.records()))
+        except Exception:  # raftlab's own fault: the verdict stands, the reason is kept
+            Path(job["html_path"] + ".error.txt").write_text(traceback.format_exc(),
+                                                            encoding="utf-8")
     out: dict[str, Any] = rec.to_dict()
     return out
+
+
+def _write_timeline(job: dict[str, Any], rec: TestRecord,
+                    records: list[dict[str, Any]]) -> None:
+    """The run's HTML timeline at job["html_path"] (grader/timeline.py)."""
+    from . import timeline  # noqa: PLC0415
+    from .session import raftlab_version  # noqa: PLC0415
+
+    title = next((r.get("detail") for r in records
+                  if r.get("kind") == "check" and r.get("what") == "begin"), None)
+    servers = 1 + max((int(r["server"]) for r in records if int(r.get("server", -1)) >= 0),
+                      default=-1)
+    failure_t = next((r["t"] for r in records if r.get("kind") == "failure"), None)
+    meta = {"test": rec.name, "title": title, "seed": rec.seed, "impl": job.get("label", ""),
+            "servers": servers, "passed": rec.kind == "passed", "failure": rec.message or None,
+            "failure_t": failure_t, "digest": rec.digest, "sim_time": rec.sim_time,
+            "replay": rec.replay, "raftlab": raftlab_version()}
+    path = Path(job["html_path"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    timeline.write(path, records, meta)
 
 
 # ------------------------------------------------------------------ isolation

@@ -11,6 +11,8 @@ instant, and answers with one report. Nothing else crosses.
     trusted side                                sandbox (one server life)
     ["boot", now, me, n, number, seed, import_seed, lvl, S, P]
                                                 ->  construct Raft(peers, me, persister, apply_ch)
+    ["boot", ..., S, P, True]                   ->  the same, and report debug_state() after
+                                                    every step (an "inspect" effect)
     ["call", now, "get_state"]                  ->  rf.get_state()
     ["call", now, "start", C]                   ->  rf.start(command)
     ["call", now, "snapshot", index, P]         ->  rf.snapshot(index, snapshot)
@@ -40,6 +42,10 @@ A report says what the server's code did, in order:
               ["log", level, logger, message]      a logging record
               ["error", kind, message, details]    its code broke a rule or raised
               ["profile", [[function, samples], ...]]  where its CPU went (not traced)
+              ["inspect", role, term, voted_for, commit, applied, snapshot, [[term, count], ...]]
+                                                   its debug_state() after the step, when it
+                                                   changed (any field may be null; the log's
+                                                   terms after the snapshot, run-length coded)
     wake      when it next has something to do (its earliest timer), or null
     state     get_state() after the step, [term, is_leader], or null
 
@@ -110,6 +116,13 @@ KINDS: Final = ("error", "spin", "livelock", "blocking", "exit", "memory", "api"
 call, sys.exit(), memory, misuse of the student API, data that cannot cross."""
 
 CALLS: Final = ("get_state", "start", "snapshot", "kill")
+
+INSPECT: Final = "debug_state"
+"""The optional method that reports a server's internals (HANDOUT §3.8); like the
+tester's calls, never an RPC handler."""
+
+MAX_INSPECT_RUNS: Final = 100_000
+"""Most runs of equal terms an "inspect" effect may carry."""
 
 
 @dataclass
@@ -390,6 +403,24 @@ def _log(e: list[Any], n: int) -> tuple[Any, ...]:
             _text(e[3], "a log message"))
 
 
+def _opt_int(value: object, what: str) -> int | None:
+    return None if value is None else _int(value, what)
+
+
+def _inspect(e: list[Any], n: int) -> tuple[Any, ...]:
+    _shape(e, 8, "an inspect")
+    runs = e[7]
+    if runs is not None:
+        if type(runs) is not list or len(runs) > MAX_INSPECT_RUNS:
+            raise _fail("an inspect's log is not a list of runs")
+        runs = [(_int(_shape(r, 2, "a run")[0], "a term"), _int(r[1], "a count"))
+                for r in runs]
+    role = e[1]
+    return ("inspect", None if role is None else _text(role, "a role", 20),
+            _opt_int(e[2], "a term"), _opt_int(e[3], "voted_for"), _opt_int(e[4], "a commit index"),
+            _opt_int(e[5], "last applied"), _opt_int(e[6], "a snapshot index"), runs)
+
+
 def _error(e: list[Any], n: int) -> tuple[Any, ...]:
     _shape(e, 4, "an error")
     kind = _text(e[1], "an error kind", 20)
@@ -415,7 +446,7 @@ def _profile(e: list[Any], n: int) -> tuple[Any, ...]:
 
 _EFFECTS: Final[dict[str, Callable[[list[Any], int], tuple[Any, ...]]]] = {
     "send": _send, "replied": _replied, "save": _save, "offer": _offer, "log": _log,
-    "error": _error, "profile": _profile,
+    "error": _error, "profile": _profile, "inspect": _inspect,
 }
 
 
@@ -494,8 +525,9 @@ def _value(value: object) -> Any:
 
 
 def command_boot(now: float, me: int, n: int, number: int, seed: int, import_seed: int,
-                 log_level: int, state: bytes, snapshot: bytes) -> Frame:
-    return ["boot", now, me, n, number, seed, import_seed, log_level, state, snapshot]
+                 log_level: int, state: bytes, snapshot: bytes, inspect: bool = False) -> Frame:
+    frame: Frame = ["boot", now, me, n, number, seed, import_seed, log_level, state, snapshot]
+    return [*frame, True] if inspect else frame
 
 
 def command_call(now: float, name: str, *args: Any) -> Frame:

@@ -33,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import inspect
+import itertools
 import logging
 import os
 import random
@@ -55,7 +56,16 @@ from .._errors import (
     student_traceback,
 )
 from .._loop import Limits, SimLoop, classify
-from .._protocol import CALLS, MAX_STEP_LOG, MAX_STEP_SENDS, ApplyMsg, Frame, cut
+from .._protocol import (
+    CALLS,
+    INSPECT,
+    MAX_INSPECT_RUNS,
+    MAX_STEP_LOG,
+    MAX_STEP_SENDS,
+    ApplyMsg,
+    Frame,
+    cut,
+)
 from . import profile
 from .api import ApplyChannel, ClientEnd, Persister
 from .loader import MODULE_NAME, Impl, LoadError, SourceImpl
@@ -63,8 +73,10 @@ from .loader import MODULE_NAME, Impl, LoadError, SourceImpl
 _get_running_loop: Final = asyncio.events._get_running_loop
 _set_running_loop: Final = asyncio.events._set_running_loop
 
-RESERVED: Final = frozenset(CALLS)
+RESERVED: Final = frozenset((*CALLS, INSPECT))
 """Public methods that are the tester's API, not RPC handlers."""
+
+_INSPECT_INTS: Final = ("term", "voted_for", "commit_index", "last_applied", "snapshot_index")
 
 _CALLS: Final = ("call", "boot")
 
@@ -138,6 +150,8 @@ class Host:
         self._save: tuple[bytes, bytes] | None = None
         self._halt_now = False         # this step's delivery was halted at its reply
         self._early: set[int] = set()  # halted async calls whose reply is reported
+        self._inspecting = False       # report debug_state() after each step
+        self._inspected: list[Any] | None = None  # the last one reported
         # In a sandbox the process's own random instance is this life's; in-process
         # each life has an instance of its own, bound in while it runs.
         self._random: random.Random = random.Random() if in_process else random._inst
@@ -179,6 +193,8 @@ class Host:
                         else loop.run_until_idle(now))
                 if self.raft is not None:
                     state = self._state()
+                    if self._inspecting:
+                        self._inspect()
         except KeyboardInterrupt:
             if self.in_process:
                 raise
@@ -262,7 +278,8 @@ class Host:
     # ------------------------------------------------------------ the commands
 
     def _boot(self, head: list[Any]) -> list[Any]:
-        _, _, me, n, _number, seed, import_seed, level, state, snap = head
+        _, _, me, n, _number, seed, import_seed, level, state, snap = head[:10]
+        self._inspecting = len(head) > 10 and head[10] is True
         _capture.setLevel(level)
         self._random.seed(import_seed)  # the module starts alike in every life
         _capture.muted = True  # as in a sandbox, whose zygote runs the module
@@ -361,6 +378,25 @@ class Host:
                 got[1], int):
             return [got[0], bool(got[1])]
         return None
+
+    def _inspect(self) -> None:
+        """Report debug_state() (HANDOUT §3.8) if the class has it and it changed."""
+        if not callable(getattr(type(self.raft), INSPECT, None)):
+            self._inspecting = False
+            return
+        try:
+            got = self._context.run(getattr(self.raft, INSPECT))
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as e:
+            raise classify(e, self.label, f"{INSPECT}()") from None
+        try:
+            effect = ["inspect", *_inspect_fields(got)]
+        except ValueError as e:
+            raise self.api_error(str(e)) from None
+        if effect != self._inspected:
+            self._inspected = effect
+            self.effects.append(effect)
 
     # -------------------------------------------------------------------- RPC
 
@@ -557,6 +593,43 @@ class Host:
             message = (f"more than {MAX_STEP_LOG:,} bytes of log records in one step: "
                        "the rest of this step's are dropped")
         self.effects.append(["log", cut(level, 20), cut(logger, 200), message])
+
+
+def _inspect_fields(got: object) -> list[Any]:
+    """debug_state()'s dict as the inspect effect's fields (ValueError: what is wrong)."""
+    def bad(why: str) -> ValueError:
+        return ValueError(
+            f"{INSPECT}() {why}. It must return a dict with the keys role (a str: "
+            "'follower', 'candidate' or 'leader'), term, voted_for, commit_index, "
+            "last_applied, snapshot_index (ints) and log_terms (the terms of the entries "
+            "after the snapshot, in order); a value you do not keep may be None")
+    if not isinstance(got, dict):
+        raise bad(f"returned {_short(got)}")
+    role = got.get("role")
+    if role is not None and not isinstance(role, str):
+        raise bad(f"gave role {_short(role)}")
+    fields: list[Any] = [None if role is None else cut(role, 20)]
+    for name in _INSPECT_INTS:
+        value = got.get(name)
+        if value is not None and not (type(value) is int and _int64(value)):
+            raise bad(f"gave {name} {_short(value)}")
+        fields.append(value)
+    terms = got.get("log_terms")
+    runs: list[list[int]] | None = None
+    if terms is not None:
+        if not isinstance(terms, (list, tuple)):
+            raise bad(f"gave log_terms {_short(terms)}")
+        if terms and set(map(type, terms)) != {int}:  # at C speed: logs are long
+            odd = next(t for t in terms if type(t) is not int)
+            raise bad(f"gave a log term {_short(odd)}")
+        runs = [[term, len(list(group))] for term, group in itertools.groupby(terms)]
+        if len(runs) > MAX_INSPECT_RUNS:
+            raise bad(f"gave more than {MAX_INSPECT_RUNS:,} runs of equal log terms")
+        for term, _ in runs:
+            if not _int64(term):
+                raise bad(f"gave a log term {_short(term)}")
+    fields.append(runs)
+    return fields
 
 
 def _source_file(cls: type) -> str:

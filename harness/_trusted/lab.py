@@ -96,11 +96,15 @@ def run_lab_test(test: LabTest, impl: Where, seed: int, *,
                  wall_seconds: float | None = 120.0,
                  latency: tuple[float, float] = DEFAULT_LATENCY,
                  log_level: int = logging.INFO, monitors: bool = True,
+                 inspect: bool = False,
                  setup: Callable[[Simulation], None] | None = None) -> LabResult:
-    """Run ``test`` against ``impl`` from ``seed``; never raises for a failing run."""
+    """Run ``test`` against ``impl`` from ``seed``; never raises for a failing run.
+    ``inspect``: servers report debug_state() after each step (traced, and checked
+    by the monitors that need it: log matching, leader completeness)."""
     limits = Limits(virtual_seconds=TIME_LIMIT, wall_seconds=wall_seconds)
     servers = servers_for(impl, seed)
-    sim = Simulation(seed, servers, limits=limits, latency=latency, log_level=log_level)
+    sim = Simulation(seed, servers, limits=limits, latency=latency, log_level=log_level,
+                     inspect=inspect)
     if hasattr(servers, "clock"):
         servers.clock = sim.now  # a sandbox run says how far a stopped run got
     if setup is not None:

@@ -22,6 +22,21 @@ terms, indices and virtual times):
   state machine safety   every server and life applies the same command at the
                          same index (§5.4.3; Figure 3), snapshots included
 
+With introspection (a run with ``inspect``, where each server reports its
+``debug_state()`` after every step: HANDOUT §3.8), three more, which name the
+index and the terms:
+
+  log matching           two live servers' logs that hold an entry of the same
+                         term at an index are identical up to it (§5.3; Figure 3)
+  committed entries stay an index that some server reported committed keeps
+                         that entry's term on every server that reports it
+                         committed (§5.4; Figure 3, State Machine Safety)
+  leader completeness    a server that becomes leader holds every entry
+                         committed so far (§5.4; Figure 3); entries inside its
+                         snapshot count as held
+
+A server that reports None for a field is not checked on what needs it.
+
 A correct implementation cannot trip them.
 """
 
@@ -30,8 +45,10 @@ from __future__ import annotations
 from typing import Any
 
 from .._errors import Fatal
-from .servers import ServerHandle
+from .servers import Inspected, ServerHandle
 from .sim import Simulation
+
+Span = tuple[int, int, int]  # first index, last index, term
 
 
 class SafetyMonitor:
@@ -43,6 +60,11 @@ class SafetyMonitor:
         self._leaders: dict[int, tuple[int, int, float]] = {}  # term -> server, life, time
         self._applied: dict[ServerHandle, int] = {}             # last index each life applied
         self._chosen: dict[int, tuple[Any, int, int, float]] = {}  # index -> command, who, when
+        # introspection (debug_state): each life's latest log, as spans of equal terms
+        self._logs: dict[ServerHandle, tuple[Inspected, list[Span]]] = {}
+        self._committed: dict[int, tuple[int, int, int, float]] = {}  # index -> term, who, when
+        self._commit_seen: dict[ServerHandle, int] = {}  # highest committed index checked
+        self._led: set[tuple[ServerHandle, int]] = set()  # (life, term) checked as leader
 
     # ----------------------------------------------------------------- hooks
 
@@ -50,6 +72,7 @@ class SafetyMonitor:
         """A new server life: watch its state; it has applied through ``applied_through``."""
         self._applied[handle] = applied_through
         handle.on_state = self.observe_state
+        handle.on_inspect = self.observe_inspect
 
     # ------------------------------------------------------------- the rules
 
@@ -122,5 +145,120 @@ class SafetyMonitor:
                 f"{seen[3]:.4f} s, but server {handle.server} (incarnation {handle.number}) "
                 f"{how} {command!r} at index {index} at {now:.4f} s")
 
+    def observe_inspect(self, handle: ServerHandle, info: Inspected) -> None:
+        """A server life's debug_state() after one of its steps (when it changed)."""
+        if info.log is None:
+            self._logs.pop(handle, None)
+            return
+        now = self._sim.now()
+        base = info.snapshot or 0
+        spans = _spans(base, info.log)
+        self._logs[handle] = (info, spans)
+        if info.commit is not None:
+            self._check_committed(handle, info, spans, now)
+        self._check_matching(handle, spans, now)
+        if (info.role is not None and info.role.lower() == "leader" and info.term is not None
+                and (handle, info.term) not in self._led):
+            self._led.add((handle, info.term))
+            self._check_complete(handle, info, spans, now)
+
+    def _check_committed(self, handle: ServerHandle, info: Inspected, spans: list[Span],
+                         now: float) -> None:
+        base = info.snapshot or 0
+        last = spans[-1][1] if spans else base
+        top = min(info.commit or 0, last)
+        start = max(self._commit_seen.get(handle, 0), base) + 1
+        if top < start:
+            return
+        self._commit_seen[handle] = top
+        for first, end, term in spans:
+            for index in range(max(first, start), min(end, top) + 1):
+                seen = self._committed.get(index)
+                if seen is None:
+                    self._committed[index] = (term, handle.server, handle.number, now)
+                elif seen[0] != term:
+                    self._violation(
+                        f"a committed entry changed (§5.4; Figure 3, State Machine Safety): "
+                        f"server {seen[1]} (incarnation {seen[2]}) reported index {index} "
+                        f"committed with term {seen[0]} at {seen[3]:.4f} s, and server "
+                        f"{handle.server} (incarnation {handle.number}) reports index {index} "
+                        f"committed with term {term} at {now:.4f} s")
+                    return
+
+    def _check_matching(self, handle: ServerHandle, spans: list[Span], now: float) -> None:
+        for other, (_, other_spans) in self._logs.items():
+            if other is handle or not other.alive or other.server == handle.server:
+                continue
+            clash = _mismatch(spans, other_spans)
+            if clash is not None:
+                same, term, differ, mine, theirs = clash
+                self._violation(
+                    f"log matching violated (§5.3; Figure 3): server {handle.server} "
+                    f"(incarnation {handle.number}) and server {other.server} (incarnation "
+                    f"{other.number}) both hold an entry of term {term} at index {same}, but "
+                    f"their logs differ at index {differ} (term {mine} on server "
+                    f"{handle.server}, term {theirs} on server {other.server}) at {now:.4f} s")
+                return
+
+    def _check_complete(self, handle: ServerHandle, info: Inspected, spans: list[Span],
+                        now: float) -> None:
+        base = info.snapshot or 0
+        last = spans[-1][1] if spans else base
+        for index in sorted(self._committed):
+            if index <= base:
+                continue
+            term, who, number, when = self._committed[index]
+            held = _term_at(spans, index) if index <= last else None
+            if held != term:
+                has = (f"its log ends at index {last}" if held is None
+                       else f"it holds term {held} there")
+                self._violation(
+                    f"leader completeness violated (§5.4; Figure 3): server {handle.server} "
+                    f"(incarnation {handle.number}) became leader of term {info.term} at "
+                    f"{now:.4f} s without the entry committed at index {index} (term {term}, "
+                    f"reported by server {who}, incarnation {number}, at {when:.4f} s): {has}")
+                return
+
     def _violation(self, message: str) -> None:
         self._sim.loop.fail(Fatal(f"safety monitor: {message}"))
+
+
+def _spans(base: int, runs: tuple[tuple[int, int], ...]) -> list[Span]:
+    """Runs of (term, count) after index ``base`` as (first, last, term) spans."""
+    spans: list[Span] = []
+    index = base
+    for term, count in runs:
+        if count > 0:
+            spans.append((index + 1, index + count, term))
+            index += count
+    return spans
+
+
+def _term_at(spans: list[Span], index: int) -> int | None:
+    for first, last, term in spans:
+        if first <= index <= last:
+            return term
+    return None
+
+
+def _mismatch(a: list[Span], b: list[Span]) -> tuple[int, int, int, int, int] | None:
+    """Where two logs break log matching: (an index where both hold the same term,
+    that term, an earlier index where they differ, a's term there, b's), or None.
+    Compares the indexes both logs hold (after both snapshots)."""
+    i = j = 0
+    differ: tuple[int, int, int] | None = None
+    while i < len(a) and j < len(b):
+        lo = max(a[i][0], b[j][0])
+        hi = min(a[i][1], b[j][1])
+        if lo <= hi:
+            ta, tb = a[i][2], b[j][2]
+            if ta != tb:
+                if differ is None:
+                    differ = (lo, ta, tb)
+            elif differ is not None:
+                return (hi, ta, differ[0], differ[1], differ[2])
+        if a[i][1] < b[j][1]:
+            i += 1
+        else:
+            j += 1
+    return None

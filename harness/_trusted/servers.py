@@ -31,7 +31,7 @@ import asyncio
 import collections
 import functools
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from .._errors import (
     BlockingCallError,
@@ -186,6 +186,30 @@ class ApplyQueue:
         return msg
 
 
+class Inspected(NamedTuple):
+    """A server's debug_state() after a step (HANDOUT §3.8); None: not reported."""
+
+    role: str | None
+    term: int | None
+    voted_for: int | None
+    commit: int | None
+    applied: int | None
+    snapshot: int | None
+    log: tuple[tuple[int, int], ...] | None  # (term, count) runs after the snapshot
+
+    def last_index(self) -> int | None:
+        if self.log is None:
+            return None
+        return (self.snapshot or 0) + sum(count for _, count in self.log)
+
+    def terms(self) -> list[int]:
+        """The log's terms, from index snapshot + 1 on."""
+        out: list[int] = []
+        for term, count in self.log or ():
+            out.extend([term] * count)
+        return out
+
+
 class ServerHandle:
     """One server life on the trusted side. See the module docstring."""
 
@@ -203,6 +227,8 @@ class ServerHandle:
         self.disk = Disk()
         self.apply_queue = ApplyQueue(self)
         self.on_state: Callable[[ServerHandle, int, bool], None] | None = None
+        self.on_inspect: Callable[[ServerHandle, Inspected], None] | None = None
+        self.state: tuple[int, bool] | None = None   # get_state() after its last step
         self._wake: _Event | None = None
         self._wake_at: float | None = None
         self.paused = False  # halted at a reply (network "halt"): runs nothing until resumed
@@ -257,7 +283,7 @@ class ServerHandle:
         sim = self.sim
         report = self._request(command_boot(
             sim.now(), self.server, self.n, self.number, sim.student_seed(self.server, self.number),
-            sim.import_seed, sim.log_level, disk.raft_state, disk.snapshot))
+            sim.import_seed, sim.log_level, disk.raft_state, disk.snapshot, sim.inspect))
         status = report.result[0]
         if status == "noload":
             self._fail(StudentError(f"cannot load the implementation: {report.result[1]}",
@@ -377,6 +403,8 @@ class ServerHandle:
                 samples = sim.samples
                 for name, count in e[1]:
                     samples[name] = samples.get(name, 0) + count
+            elif kind == "inspect":
+                self._inspected(e)
         if sent:
             why = sim.net.overloaded() or sim.overloaded()
             if why is not None:
@@ -384,8 +412,23 @@ class ServerHandle:
         if self.failure is None and self.alive:
             self._schedule_wake(report.wake)
             state = report.state
-            if state is not None and self.on_state is not None:
-                self.on_state(self, state[0], state[1])
+            if state is not None:
+                if state != self.state:
+                    self.state = state
+                    sim.trace.add(sim.now(), "state", self.server, self.number, state[0],
+                                  state[1])
+                if self.on_state is not None:
+                    self.on_state(self, state[0], state[1])
+
+    def _inspected(self, e: tuple[Any, ...]) -> None:
+        runs = None if e[7] is None else tuple((r[0], r[1]) for r in e[7])
+        info = Inspected(e[1], e[2], e[3], e[4], e[5], e[6], runs)
+        sim = self.sim
+        sim.trace.add(sim.now(), "inspect", self.server, self.number, info.role, info.term,
+                      info.voted_for, info.commit, info.applied, info.snapshot,
+                      None if runs is None else [list(r) for r in runs])
+        if self.on_inspect is not None:
+            self.on_inspect(self, info)
 
     def _offer(self, e: tuple[Any, ...]) -> None:
         _, put_id, cv, command, ci, sv, snapshot, st, si = e

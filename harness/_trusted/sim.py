@@ -89,8 +89,10 @@ class Simulation:
 
     def __init__(self, seed: int, servers: Servers, *, limits: Limits | None = None,
                  latency: tuple[float, float] = DEFAULT_LATENCY,
-                 log_level: int = logging.INFO, spin_seconds: float = 1.0) -> None:
+                 log_level: int = logging.INFO, spin_seconds: float = 1.0,
+                 inspect: bool = False) -> None:
         self.seed = seed
+        self.inspect = inspect  # server lives report debug_state() after each step
         self.servers = servers
         self.loop = SimLoop(limits)
         self.trace = Trace()

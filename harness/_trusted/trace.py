@@ -30,6 +30,9 @@ when not tied to a server life. ``KINDS`` names each kind's fields:
     log       a logging record from the code under test
     failure   the run's failure
     monitor   what the safety monitors observed (a new leader and its term)
+    state     a server's get_state() after a step, when it changed
+    inspect   a server's debug_state() after a step, when it changed (only in
+              runs that ask for it: log = [[term, count], ...] after the snapshot)
 
 Determinism: the digest covers every field. Payloads enter it by CRC-32 and
 size; in log messages, memory addresses (``0x7f...``) are masked, since an
@@ -68,6 +71,8 @@ KINDS: Final[dict[str, tuple[str, ...]]] = {
     "log": ("level", "logger", "message"),
     "failure": ("message",),
     "monitor": ("what", "detail"),
+    "state": ("term", "leader"),
+    "inspect": ("role", "term", "voted_for", "commit", "applied", "snapshot", "log"),
 }
 
 PAYLOAD_LIMIT: Final = 2048

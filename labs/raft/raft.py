@@ -209,6 +209,21 @@ class Raft:
     def killed(self) -> bool:
         return self.dead
 
+    def debug_state(self) -> dict[str, Any]:
+        """Optional: your server's state, for `raftlab replay ... --html` (the
+        timeline then draws each log and commit index) and for two more
+        monitors (log matching, leader completeness). HANDOUT.md §3.8.
+        Fill it in from your own fields; None means "I do not keep that"."""
+        return {
+            "role": None,            # "follower", "candidate" or "leader"
+            "term": None,            # current_term
+            "voted_for": None,       # a server number, or None
+            "commit_index": None,
+            "last_applied": None,
+            "snapshot_index": None,  # the snapshot's last included index (0: none)
+            "log_terms": None,       # the terms of the entries after the snapshot, in order
+        }
+
     async def ticker(self) -> None:
         while not self.killed():
             # Your code here (2A)

@@ -208,6 +208,14 @@ class Raft:
     def kill(self) -> None:
         self.dead = True
 
+    def debug_state(self) -> dict[str, Any]:
+        """Optional (HANDOUT §3.8): what raftlab's timeline draws, and what its
+        log-matching and leader-completeness monitors check."""
+        return {"role": self.role, "term": self.current_term, "voted_for": self.voted_for,
+                "commit_index": self.commit_index, "last_applied": self.last_applied,
+                "snapshot_index": self.log_start,
+                "log_terms": [term for term, _ in self.log[1:]]}
+
     # ------------------------------------------------------------------- log
 
     def last_log_index(self) -> int:

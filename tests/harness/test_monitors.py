@@ -283,3 +283,92 @@ def test_state_machine_safety_spans_the_lives_of_one_server() -> None:
         "safety monitor: state machine safety violated (§5.4.3; Figure 3): server 0 "
         "(incarnation 1) applied 1 at index 1 at 0.1000 s, but server 0 (incarnation 2) "
         "applied -1 at index 1 at 1.1000 s")
+
+
+# ------------------------------------------------ introspection (debug_state)
+
+
+class Introspected(Quiet):
+    """A fake Raft whose debug_state() reports ``LOGS[me]`` (its log's terms, a
+    commit index, a role), switching to ``LATER[me]`` after 0.5 s."""
+
+    LOGS: dict[int, tuple[list[int], int, str]] = {}
+    LATER: dict[int, tuple[list[int], int, str]] = {}
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.now = self.LOGS.get(self.me, ([], 0, "follower"))
+        asyncio.create_task(self.change())
+
+    async def change(self) -> None:
+        await asyncio.sleep(0.5)
+        self.now = self.LATER.get(self.me, self.now)
+
+    def debug_state(self) -> dict[str, Any]:
+        terms, commit, role = self.now
+        return {"role": role, "term": max(terms, default=0), "voted_for": None,
+                "commit_index": commit, "last_applied": 0, "snapshot_index": 0,
+                "log_terms": terms}
+
+
+def _introspected(logs: dict[int, tuple[list[int], int, str]],
+                  later: dict[int, tuple[list[int], int, str]] | None = None) -> Any:
+    cls = type("Scripted", (Introspected,), {"LOGS": logs, "LATER": later or {}})
+    with contextlib.redirect_stdout(io.StringIO()):
+        return run_lab_test(_idle, cls, 1, inspect=True)
+
+
+def test_logs_that_match_trip_nothing_and_are_traced() -> None:
+    r = _introspected({0: ([1, 1, 2], 2, "leader"), 1: ([1, 1], 2, "follower"),
+                       2: ([1, 1, 2, 2], 0, "follower")})
+    assert r.passed, r.message
+    inspects = [rec for rec in r.trace.records() if rec["kind"] == "inspect"]
+    assert {rec["server"] for rec in inspects} == {0, 1, 2}
+    assert inspects[0]["log"] == [[1, 2], [2, 1]] and inspects[0]["role"] == "leader"
+
+
+def test_log_matching_names_the_index_and_the_terms() -> None:
+    r = _introspected({0: ([1, 1, 3], 0, "follower"), 1: ([1, 2, 3], 0, "follower")})
+    assert r.kind == "failed"
+    assert r.message.startswith("safety monitor: log matching violated (§5.3")
+    assert "entry of term 3 at index 3" in r.message
+    assert "differ at index 2 (term 2 on server 1, term 1 on server 0)" in r.message
+
+
+def test_a_committed_entry_that_changes_fails() -> None:
+    r = _introspected({0: ([1, 1], 2, "follower"), 1: ([1, 2], 2, "follower")})
+    assert r.kind == "failed"
+    assert "a committed entry changed" in r.message
+    assert "index 2 committed with term 1" in r.message
+    assert "index 2 committed with term 2" in r.message
+
+
+def test_a_leader_without_a_committed_entry_fails_leader_completeness() -> None:
+    r = _introspected({0: ([1, 1, 1], 3, "follower"), 1: ([1, 1], 0, "follower")},
+                      later={1: ([1, 1], 0, "leader")})
+    assert r.kind == "failed"
+    assert "leader completeness violated (§5.4" in r.message
+    assert "without the entry committed at index 3 (term 1" in r.message
+    assert "its log ends at index 2" in r.message
+    assert 0.5 <= r.sim_time < 0.6
+
+
+def test_debug_state_is_asked_only_when_inspecting() -> None:
+    logs = {0: ([1, 1, 3], 0, "follower"), 1: ([1, 2, 3], 0, "follower")}
+    cls = type("Scripted", (Introspected,), {"LOGS": logs, "LATER": {}})
+    with contextlib.redirect_stdout(io.StringIO()):
+        r = run_lab_test(_idle, cls, 1)
+    assert r.passed
+    assert not [rec for rec in r.trace.records() if rec["kind"] == "inspect"]
+
+
+def test_a_malformed_debug_state_names_the_fix() -> None:
+    class Bad(Quiet):
+        def debug_state(self) -> Any:
+            return {"role": "leader", "log_terms": [1, "two"]}
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        r = run_lab_test(_idle, Bad, 1, inspect=True)
+    assert r.kind == "error"
+    assert "debug_state() gave a log term 'two'" in r.message
+    assert "It must return a dict with the keys role" in r.message

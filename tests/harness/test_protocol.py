@@ -171,6 +171,10 @@ VALID_EFFECTS: list[tuple[list[Any], tuple[Any, ...]]] = [
     (["profile", [["raft.py:ticker", 12], ["raft.py:<module>", 0]]],
      ("profile", [("raft.py:ticker", 12), ("raft.py:<module>", 0)])),
     (["profile", []], ("profile", [])),
+    (["inspect", "leader", 3, 1, 5, 4, 2, [[1, 2], [3, 1]]],
+     ("inspect", "leader", 3, 1, 5, 4, 2, [(1, 2), (3, 1)])),
+    (["inspect", None, None, None, None, None, None, None],
+     ("inspect", None, None, None, None, None, None, None)),
 ]
 VALID_RESULTS: list[tuple[list[Any], list[Any]]] = [
     (["ok", None], ["ok", None]),
@@ -992,6 +996,15 @@ MALFORMED_EFFECTS: list[tuple[str, Any]] = [
     ("profile-count-bool", ["profile", [["f", True]]]),
     ("profile-count-float", ["profile", [["f", 1.0]]]),
     ("profile-count-none", ["profile", [["f", None]]]),
+    # inspect: debug_state()'s fields
+    ("inspect-short", ["inspect", "leader", 3, 1, 5, 4, 2]),
+    ("inspect-role-int", ["inspect", 1, 3, 1, 5, 4, 2, []]),
+    ("inspect-term-str", ["inspect", "leader", "3", 1, 5, 4, 2, []]),
+    ("inspect-commit-big", ["inspect", "leader", 3, 1, 2**64, 4, 2, []]),
+    ("inspect-log-dict", ["inspect", "leader", 3, 1, 5, 4, 2, {"1": 2}]),
+    ("inspect-run-short", ["inspect", "leader", 3, 1, 5, 4, 2, [[1]]]),
+    ("inspect-run-float", ["inspect", "leader", 3, 1, 5, 4, 2, [[1, 2.0]]]),
+    ("inspect-runs-too-many", ["inspect", "leader", 3, 1, 5, 4, 2, [[1, 1]] * 100_001]),
 ]
 
 MALFORMED_RESULTS: list[tuple[str, Any]] = [

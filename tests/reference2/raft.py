@@ -222,6 +222,13 @@ class Raft:
     def kill(self) -> None:
         self.dead = True
 
+    def debug_state(self) -> dict[str, Any]:
+        """Optional (HANDOUT §3.8): the timeline's and the extra monitors' view."""
+        return {"role": self.role, "term": self.current_term, "voted_for": self.voted_for,
+                "commit_index": self.commit_index, "last_applied": self.last_applied,
+                "snapshot_index": self.base_index,
+                "log_terms": [term for term, _ in self.entries]}
+
     # ---------------------------------------------------------------- ledger
 
     def _last_index(self) -> int:

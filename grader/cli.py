@@ -440,7 +440,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="write an HTML timeline of every failed run into DIR (open one in a "
                         "browser)")
     p.add_argument("--inspect", action="store_true",
-                   help="ask each server for debug_state() after every step (HANDOUT 3.8): "
+                   help="ask each server for debug_state() after every step (HANDOUT 3.9): "
                         "timelines then draw logs and commit indices, and two more monitors "
                         "check log matching and leader completeness (slower)")
     p.set_defaults(func=cmd_test)
@@ -507,7 +507,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="write the run as an HTML timeline (one self-contained file: open it "
                         "in a browser)")
     p.add_argument("--inspect", action=argparse.BooleanOptionalAction, default=None,
-                   help="ask each server for debug_state() after every step (HANDOUT 3.8; "
+                   help="ask each server for debug_state() after every step (HANDOUT 3.9; "
                         "default: on with --html, so the timeline draws logs)")
     p.set_defaults(func=cmd_replay)
 

@@ -118,7 +118,7 @@ call, sys.exit(), memory, misuse of the student API, data that cannot cross."""
 CALLS: Final = ("get_state", "start", "snapshot", "kill")
 
 INSPECT: Final = "debug_state"
-"""The optional method that reports a server's internals (HANDOUT §3.8); like the
+"""The optional method that reports a server's internals (HANDOUT §3.9); like the
 tester's calls, never an RPC handler."""
 
 MAX_INSPECT_RUNS: Final = 100_000

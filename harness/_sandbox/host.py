@@ -380,7 +380,7 @@ class Host:
         return None
 
     def _inspect(self) -> None:
-        """Report debug_state() (HANDOUT §3.8) if the class has it and it changed."""
+        """Report debug_state() (HANDOUT §3.9) if the class has it and it changed."""
         if not callable(getattr(type(self.raft), INSPECT, None)):
             self._inspecting = False
             return

@@ -23,7 +23,7 @@ terms, indices and virtual times):
                          same index (§5.4.3; Figure 3), snapshots included
 
 With introspection (a run with ``inspect``, where each server reports its
-``debug_state()`` after every step: HANDOUT §3.8), three more, which name the
+``debug_state()`` after every step: HANDOUT §3.9), three more, which name the
 index and the terms:
 
   log matching           two live servers' logs that hold an entry of the same

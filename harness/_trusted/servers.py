@@ -187,7 +187,7 @@ class ApplyQueue:
 
 
 class Inspected(NamedTuple):
-    """A server's debug_state() after a step (HANDOUT §3.8); None: not reported."""
+    """A server's debug_state() after a step (HANDOUT §3.9); None: not reported."""
 
     role: str | None
     term: int | None

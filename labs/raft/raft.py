@@ -212,7 +212,7 @@ class Raft:
     def debug_state(self) -> dict[str, Any]:
         """Optional: your server's state, for `raftlab replay ... --html` (the
         timeline then draws each log and commit index) and for two more
-        monitors (log matching, leader completeness). HANDOUT.md §3.8.
+        monitors (log matching, leader completeness). HANDOUT.md §3.9.
         Fill it in from your own fields; None means "I do not keep that"."""
         return {
             "role": None,            # "follower", "candidate" or "leader"

@@ -209,7 +209,7 @@ class Raft:
         self.dead = True
 
     def debug_state(self) -> dict[str, Any]:
-        """Optional (HANDOUT §3.8): what raftlab's timeline draws, and what its
+        """Optional (HANDOUT §3.9): what raftlab's timeline draws, and what its
         log-matching and leader-completeness monitors check."""
         return {"role": self.role, "term": self.current_term, "voted_for": self.voted_for,
                 "commit_index": self.commit_index, "last_applied": self.last_applied,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
-from typing import Any
+from typing import Any, ClassVar
 
 from harness import ApplyMsg, MakeConfig, decode, encode, run_lab_test
 
@@ -292,8 +292,8 @@ class Introspected(Quiet):
     """A fake Raft whose debug_state() reports ``LOGS[me]`` (its log's terms, a
     commit index, a role), switching to ``LATER[me]`` after 0.5 s."""
 
-    LOGS: dict[int, tuple[list[int], int, str]] = {}
-    LATER: dict[int, tuple[list[int], int, str]] = {}
+    LOGS: ClassVar[dict[int, tuple[list[int], int, str]]] = {}
+    LATER: ClassVar[dict[int, tuple[list[int], int, str]]] = {}
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)

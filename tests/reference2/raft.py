@@ -223,7 +223,7 @@ class Raft:
         self.dead = True
 
     def debug_state(self) -> dict[str, Any]:
-        """Optional (HANDOUT §3.8): the timeline's and the extra monitors' view."""
+        """Optional (HANDOUT §3.9): the timeline's and the extra monitors' view."""
         return {"role": self.role, "term": self.current_term, "voted_for": self.voted_for,
                 "commit_index": self.commit_index, "last_applied": self.last_applied,
                 "snapshot_index": self.base_index,

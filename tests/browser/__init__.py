@@ -1,0 +1,1 @@
+"""Browser tests: raftlab's HTML timeline in headless Chromium (tests/browser/cdp.py)."""

@@ -15,7 +15,7 @@ there), ``part``, ``bug`` (the bug in a student's words), ``source`` (paper
 section, Students' Guide, lab handout or bug report), ``expected`` (the tests
 expected to catch it, likeliest first: the zoo runs them first).
 
-66 mutants: 15 in 2A, 18 in 2B, 8 in 2C, 15 in 2D, 10 in 2E. A letter suffix
+67 mutants: 15 in 2A, 18 in 2B, 9 in 2C, 15 in 2D, 10 in 2E. A letter suffix
 (E7b, R5b, S8b, ...) marks a variant of the catalog bug with that number; E16,
 E17, E21, R21 and S14 are beyond the catalog. ``raftlab zoo --seeds 3`` kills
 every one. E8, R12, R12b, S3 and S5, once out of the suite's reach, are killed
@@ -124,6 +124,10 @@ def build_source(mutant: Mutant, reference: str) -> str:
         raise MutantError(f"mutant {mutant.id} does not parse: line {e.lineno}: {e.msg}") from None
     return ast.unparse(_StripAsserts().visit(tree))
 
+
+
+_GRANT = "            self.voted_for = args.candidate_id"
+_GRANT_SAVED = _GRANT + "\n            self.persist()"
 
 MUTANTS: tuple[Mutant, ...] = (
     # -------- 2A: leader election
@@ -426,8 +430,7 @@ MUTANTS: tuple[Mutant, ...] = (
         bug="I persist when my term changes, but not when I grant a vote",
         source="Figure 2 (persistent state updated before responding to RPCs); hashicorp/raft #661",
         expected=("test_voter_crash_scenario_2c",),
-        edits=(("""            self.voted_for = args.candidate_id
-            self.persist()""", """            self.voted_for = args.candidate_id"""),)),
+        edits=((_GRANT_SAVED, _GRANT),)),
     Mutant(
         id="P2", part="2C",
         bug="I persist voted_for and the log but not current_term, which restarts at 0",
@@ -457,8 +460,15 @@ MUTANTS: tuple[Mutant, ...] = (
         bug="I save my vote just after replying (call_soon), not before",
         source="Figure 2 (updated on stable storage before responding to RPCs); hashicorp/raft #661",
         expected=("test_voter_crash_scenario_2c",),
-        edits=(("""            self.voted_for = args.candidate_id
-            self.persist()""", """            self.voted_for = args.candidate_id
+        edits=((_GRANT_SAVED, _GRANT + """
+            asyncio.get_running_loop().call_soon(self.persist)"""),)),
+    Mutant(
+        id="P4b", part="2C",
+        bug="my follower saves the entries it appended just after replying (call_soon)",
+        source="Figure 2 (updated on stable storage before responding to RPCs)",
+        expected=("test_ack_crash_scenario_2c",),
+        edits=(("""        if changed:
+            self.persist()""", """        if changed:
             asyncio.get_running_loop().call_soon(self.persist)"""),)),
     Mutant(
         id="P5", part="2C",

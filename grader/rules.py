@@ -136,13 +136,12 @@ RULES: tuple[Rule, ...] = (
          _STATE, "2C",
          "the persistent state is saved before the reply (or the RPC) that depends on it is "
          "sent, not later",
-         (_det("test_voter_crash_scenario_2c"), _rnd("test_figure8_2c")),
-         ("P4",),
-         gaps=("the voter_crash scenario crashes a voter the instant its vote leaves (the "
-               "network halts it at the reply, before anything it deferred runs); a follower's "
-               "AppendEntries reply is not crashed that way, so a deferred save of entries is "
-               "caught only by chance (figure8, churn)",
-               "P6: term and vote saved in two calls: atomic unless an await separates them")),
+         (_det("test_voter_crash_scenario_2c"), _det("test_ack_crash_scenario_2c"),
+          _rnd("test_figure8_2c")),
+         ("P4", "P4b"),
+         gaps=("P6: term and vote saved in two calls: atomic unless an await separates them; "
+               "the scenarios crash a server at a reply, never between two of its own "
+               "statements",)),
     Rule("VS1", "Figure 2, State: volatile state on all servers", _STATE, "2B",
          "commit_index and last_applied start at 0, or at the snapshot's last included index "
          "when a server restarts with a snapshot (2D)",

@@ -548,18 +548,18 @@ async def test_voter_crash_scenario_2c(make_config: MakeConfig) -> None:
     old_term, _ = cfg.get_state(old)
 
     # the leader crashes; the two others elect one of themselves (w) with
-    # the other's (v's) vote, in a later term. The first RequestVote of a
-    # later term that one of them handles halts it at its reply: it crashes
-    # the instant its answer leaves, before anything it deferred runs, and
+    # the other's (v's) vote, in a later term. The first request between
+    # them that leaves its receiver in a later term (a RequestVote of that
+    # term: a pre-vote changes no term) halts it at its reply: it crashes the
+    # instant its answer leaves, before anything it deferred runs, and
     # restarts from what it had persisted by then.
     cfg.crash1(old)
     pair = [x for x in range(servers) if x != old]
     crashed: list[tuple[int, int]] = []  # (voter, candidate), once
 
     def halt_votes(m: Message) -> str | None:
-        if (not crashed and m.kind == "request" and m.method == "request_vote"
-                and m.src in pair and m.dst in pair):
-            return "halt"
+        if not crashed and m.kind == "request" and m.src in pair and m.dst in pair:
+            return "halt"  # any method: the term it leaves behind tells a vote
         return None
 
     def crash_after_vote(m: Message) -> None:
@@ -629,6 +629,62 @@ async def test_voter_crash_scenario_2c(make_config: MakeConfig) -> None:
     net.intercept(None)
     net.release()
     net.heal()
+    await cfg.one(cfg.rand_int() % 10000, servers, True)
+    cfg.end()
+
+
+async def test_ack_crash_scenario_2c(make_config: MakeConfig) -> None:
+    """A follower acknowledges a new entry and crashes the instant its reply
+    leaves; the leader commits the entry with that acknowledgement, then is
+    cut off. The follower persisted the entry before replying (Figure 2,
+    "Persistent state ... updated on stable storage before responding to
+    RPCs"), so it restarts holding it, and no server without it can be
+    elected (§5.4.1): the committed entry survives. A follower that saves
+    later (in a call_soon, a task, at its next timer) restarts without it,
+    and the next leader commits another command at that index."""
+    servers = 3
+    cfg = make_config(servers, False, False)
+    net = cfg.net
+    cfg.begin("Scenario (2C): a follower crashes as its acknowledgement leaves")
+
+    await cfg.one(cfg.rand_int() % 10000, servers, True)
+    leader = await cfg.check_one_leader()
+    a, b = (leader + 1) % servers, (leader + 2) % servers
+
+    # b is cut off: the new entry is committed with a's acknowledgement, and
+    # a crashes at its reply to the leader's first request after start()
+    cfg.disconnect(b)
+    crashed: list[int] = []
+
+    def halt_first(m: Message) -> str | None:
+        if not crashed and m.kind == "request" and m.src == leader and m.dst == a:
+            return "halt"
+        return None
+
+    def crash_at_ack(m: Message) -> None:
+        crashed.append(m.call)
+        cfg.crash1(a)
+        cfg.start1(a)
+        cfg.connect(a)
+
+    net.on_halt = crash_at_ack
+    index, _, ok = cfg.start_cmd(leader, 2001)
+    if not ok:
+        raise Fatal("leader rejected Start()")
+    net.intercept(halt_first)
+    await _wait_while(cfg, lambda: cfg.n_committed(index)[0] < 1, 2, 0.01)
+    net.intercept(None)
+    if cfg.n_committed(index)[0] < 1:
+        raise Fatal(f"only 0 decided for index {index}; wanted 1 (the leader, with the "
+                    "follower's acknowledgement)")
+
+    # the leader is cut off; a and b elect one of themselves. a holds the
+    # entry, so b cannot win without it, and the entry stays at its index
+    cfg.disconnect(leader)
+    cfg.connect(b)
+    await cfg.one(cfg.rand_int() % 10000, servers - 1, True)
+    await cfg.wait(index, servers - 1, -1)
+    cfg.connect(leader)
     await cfg.one(cfg.rand_int() % 10000, servers, True)
     cfg.end()
 
@@ -808,11 +864,14 @@ async def test_snapshot_keep_suffix_scenario_2d(make_config: MakeConfig) -> None
     last = snap + extra
 
     # phase "through S": g gets the first request carrying the entries through
-    # snap, and its answer waits; nothing reaches f. Phase "after S": f gets the
-    # first request sent after the entries past snap were appended, and its
-    # answer waits. Then f gets nothing until the leader has applied (hence
-    # snapshotted) snap; the first request after that is delivered, its answer
-    # lost. Phase "free": everything goes through.
+    # snap, and its answer waits; f gets every request, and its answers are
+    # lost (so f holds the entries through snap, and the leader does not know
+    # it: a leader that pipelines has sent past them, one that does not will
+    # resend them). Phase "after S": f gets the first request sent after the
+    # entries past snap were appended, and its answer waits. Then f gets
+    # nothing until the leader has applied (hence snapshotted) snap; the first
+    # request after that is delivered, its answer lost. Phase "free":
+    # everything goes through.
     phase = "through S"
     g_call: list[int] = []
     f_call: list[int] = []
@@ -830,6 +889,8 @@ async def test_snapshot_keep_suffix_scenario_2d(make_config: MakeConfig) -> None
         if m.kind == "reply" and m.src == g:
             return "hold" if m.call in g_call else None
         if m.kind == "request" and m.dst == f:
+            if phase == "through S":
+                return None
             if phase == "after S" and not f_call:
                 f_call.append(m.call)
                 return None

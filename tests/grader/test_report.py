@@ -196,3 +196,12 @@ def test_gradescope_score_may_exceed_the_maximum_and_bonus_tests_say_so() -> Non
     assert bonus["output"].startswith("(bonus) part 2E is a bonus: its points are added on "
                                       "top of the maximum of 100")
     assert sum(t["max_score"] for t in data["tests"]) == 110.0
+
+
+def test_the_results_schema_names_every_kind_of_trace_event() -> None:
+    """A trace tail in the results JSON may hold any event the trace records."""
+    from harness import TRACE_KINDS
+
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    kinds = schema["$defs"]["event"]["properties"]["kind"]["enum"]
+    assert sorted(kinds) == sorted(TRACE_KINDS)

@@ -20,6 +20,7 @@ from grader.batch import CSV_FIELDS, csv_row
 from grader.exports import GRADESCOPE_SCHEMA_PATH
 from grader.results import SCHEMA_PATH, Results
 from grader.rubric import load_rubric
+from harness import TRACE_KINDS
 
 from .sample import many_seeds, record, single_seed
 
@@ -200,8 +201,6 @@ def test_gradescope_score_may_exceed_the_maximum_and_bonus_tests_say_so() -> Non
 
 def test_the_results_schema_names_every_kind_of_trace_event() -> None:
     """A trace tail in the results JSON may hold any event the trace records."""
-    from harness import TRACE_KINDS
-
     schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
     kinds = schema["$defs"]["event"]["properties"]["kind"]["enum"]
     assert sorted(kinds) == sorted(TRACE_KINDS)

@@ -124,6 +124,9 @@ tester's calls, never an RPC handler."""
 MAX_INSPECT_RUNS: Final = 100_000
 """Most runs of equal terms an "inspect" effect may carry."""
 
+MAX_INSPECT_ENTRIES: Final = 10_000_000
+"""Most log entries an "inspect" effect may describe (the monitors walk them)."""
+
 
 @dataclass
 class ApplyMsg:
@@ -415,6 +418,9 @@ def _inspect(e: list[Any], n: int) -> tuple[Any, ...]:
             raise _fail("an inspect's log is not a list of runs")
         runs = [(_int(_shape(r, 2, "a run")[0], "a term"), _int(r[1], "a count"))
                 for r in runs]
+        if any(count < 1 for _, count in runs) or sum(
+                count for _, count in runs) > MAX_INSPECT_ENTRIES:
+            raise _fail("an inspect's log has a run of no entries, or too many entries")
     role = e[1]
     return ("inspect", None if role is None else _text(role, "a role", 20),
             _opt_int(e[2], "a term"), _opt_int(e[3], "voted_for"), _opt_int(e[4], "a commit index"),

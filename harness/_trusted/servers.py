@@ -421,6 +421,8 @@ class ServerHandle:
                     self.on_state(self, state[0], state[1])
 
     def _inspected(self, e: tuple[Any, ...]) -> None:
+        if not self.sim.inspect:
+            return  # not asked for (a hostile sandbox may send one anyway)
         runs = None if e[7] is None else tuple((r[0], r[1]) for r in e[7])
         info = Inspected(e[1], e[2], e[3], e[4], e[5], e[6], runs)
         sim = self.sim

@@ -16,7 +16,7 @@ import contextlib
 import io
 from typing import Any, ClassVar
 
-from harness import ApplyMsg, MakeConfig, decode, encode, run_lab_test
+from harness import ApplyMsg, MakeConfig, ServerHandle, decode, encode, run_lab_test
 
 
 class Quiet:
@@ -372,3 +372,21 @@ def test_a_malformed_debug_state_names_the_fix() -> None:
     assert r.kind == "error"
     assert "debug_state() gave a log term 'two'" in r.message
     assert "It must return a dict with the keys role" in r.message
+
+
+def test_an_inspect_report_that_was_not_asked_for_is_ignored() -> None:
+    """A hostile sandbox may send "inspect" effects in any run: unless the run
+    asked for them, they are neither traced nor checked."""
+    async def main(make_config: MakeConfig) -> None:
+        cfg = make_config(3, False, False)
+        cfg.begin("monitor check")
+        handle = cfg.rafts[0]
+        assert isinstance(handle, ServerHandle)
+        handle._inspected(("inspect", "leader", 1, None, 2**62, 0, 0, [(1, 2**62)]))
+        await asyncio.sleep(0.1)
+        cfg.end()
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        r = run_lab_test(main, Quiet, 1)
+    assert r.passed, r.message
+    assert not [rec for rec in r.trace.records() if rec["kind"] == "inspect"]

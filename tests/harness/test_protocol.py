@@ -1005,6 +1005,9 @@ MALFORMED_EFFECTS: list[tuple[str, Any]] = [
     ("inspect-run-short", ["inspect", "leader", 3, 1, 5, 4, 2, [[1]]]),
     ("inspect-run-float", ["inspect", "leader", 3, 1, 5, 4, 2, [[1, 2.0]]]),
     ("inspect-runs-too-many", ["inspect", "leader", 3, 1, 5, 4, 2, [[1, 1]] * 100_001]),
+    ("inspect-run-empty", ["inspect", "leader", 3, 1, 5, 4, 2, [[1, 0]]]),
+    ("inspect-run-negative", ["inspect", "leader", 3, 1, 5, 4, 2, [[1, -5], [2, 9]]]),
+    ("inspect-log-huge", ["inspect", "leader", 3, 1, 2**62, 4, 2, [[1, 2**62]]]),
 ]
 
 MALFORMED_RESULTS: list[tuple[str, Any]] = [

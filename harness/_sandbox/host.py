@@ -279,7 +279,6 @@ class Host:
 
     def _boot(self, head: list[Any]) -> list[Any]:
         _, _, me, n, _number, seed, import_seed, level, state, snap = head[:10]
-        self._inspecting = len(head) > 10 and head[10] is True
         _capture.setLevel(level)
         self._random.seed(import_seed)  # the module starts alike in every life
         _capture.muted = True  # as in a sandbox, whose zygote runs the module
@@ -295,6 +294,8 @@ class Host:
             self._module = self.impl.module
         self.source_file = _source_file(cls)
         self.handlers = handler_table(cls)
+        self._inspecting = (len(head) > 10 and head[10] is True
+                            and callable(getattr(cls, INSPECT, None)))
         peers = [ClientEnd(self, me, j) for j in range(n)]
         persister = Persister(self, state, snap)
         apply_ch = ApplyChannel(self)
@@ -380,10 +381,7 @@ class Host:
         return None
 
     def _inspect(self) -> None:
-        """Report debug_state() (HANDOUT §3.9) if the class has it and it changed."""
-        if not callable(getattr(type(self.raft), INSPECT, None)):
-            self._inspecting = False
-            return
+        """Report debug_state() (HANDOUT §3.9) if it changed."""
         try:
             got = self._context.run(getattr(self.raft, INSPECT))
         except (KeyboardInterrupt, SystemExit):

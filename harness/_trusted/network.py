@@ -438,8 +438,6 @@ class Network:
         elif outcome[0] == "reply":
             self._pending.pop(c.cid, None)
             self._reply(c, outcome[1])
-            if c.halt:
-                self._halted(c)
         elif c.cid in self._pending:  # the async handler is still running
             c.poll = self._at(self._loop.time() + DEAD_POLL, self._poll, c)
 
@@ -457,8 +455,6 @@ class Network:
             self._lose(c, "server dead")
         else:
             self._reply(c, data)
-            if c.halt:
-                self._halted(c)
 
     def _halted(self, c: _Call) -> None:
         """A halted request's handler returned: pause its server, then ask on_halt."""
@@ -501,6 +497,8 @@ class Network:
     def _reply(self, c: _Call, data: bytes) -> None:
         server = c.server
         assert server is not None
+        if c.halt:  # its handler returned: pause the server, whatever the reply's fate
+            self._halted(c)
         end = c.end
         if self._server_dead(c):
             self._lose(c, "server dead" if not server.handle.alive else "disconnected")

@@ -197,18 +197,6 @@ class Inspected(NamedTuple):
     snapshot: int | None
     log: tuple[tuple[int, int], ...] | None  # (term, count) runs after the snapshot
 
-    def last_index(self) -> int | None:
-        if self.log is None:
-            return None
-        return (self.snapshot or 0) + sum(count for _, count in self.log)
-
-    def terms(self) -> list[int]:
-        """The log's terms, from index snapshot + 1 on."""
-        out: list[int] = []
-        for term, count in self.log or ():
-            out.extend([term] * count)
-        return out
-
 
 class ServerHandle:
     """One server life on the trusted side. See the module docstring."""

@@ -441,8 +441,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "browser)")
     p.add_argument("--inspect", action="store_true",
                    help="ask each server for debug_state() after every step (HANDOUT 3.9): "
-                        "timelines then draw logs and commit indices, and two more monitors "
-                        "check log matching and leader completeness (slower)")
+                        "timelines then draw logs and commit indices, and three more monitors "
+                        "check log matching, committed entries and leader completeness "
+                        "(slower)")
     p.set_defaults(func=cmd_test)
 
     p = sub.add_parser("grade", help="points per test and per part from a rubric",

@@ -211,8 +211,9 @@ class Raft:
 
     def debug_state(self) -> dict[str, Any]:
         """Optional: your server's state, for `raftlab replay ... --html` (the
-        timeline then draws each log and commit index) and for two more
-        monitors (log matching, leader completeness). HANDOUT.md §3.9.
+        timeline then draws each log and commit index) and for three more
+        monitors (log matching, committed entries, leader completeness).
+        HANDOUT.md §3.9.
         Fill it in from your own fields; None means "I do not keep that"."""
         return {
             "role": None,            # "follower", "candidate" or "leader"
